@@ -1,0 +1,51 @@
+package workflows
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Task queues. Stripe calls run only on PaymentsTaskQueue, whose activity
+// rate the Temporal server enforces across all workers (SPEC 4.6).
+const (
+	RefundsTaskQueue       = "refunds"
+	PaymentsTaskQueue      = "payments"
+	NotificationsTaskQueue = "notifications"
+)
+
+// RefundWorkflowID is the workflow id of refund case id.
+func RefundWorkflowID(refundID string) string { return "refund/" + refundID }
+
+// TicketWorkflowID is the workflow id of ticket id.
+func TicketWorkflowID(ticketID string) string { return "ticket/" + ticketID }
+
+// OutageWorkflowID is the workflow id of the remediation of outage id.
+func OutageWorkflowID(outageID string) string { return "outage/" + outageID }
+
+// Custom search attributes (SPEC 3). Ops filter cases in the Temporal UI
+// with them; they hold ids, statuses and amounts only, never personal data.
+var (
+	RefundStatusKey    = temporal.NewSearchAttributeKeyKeyword("RefundStatus")
+	RefundReasonKey    = temporal.NewSearchAttributeKeyKeyword("RefundReason")
+	OrderIDKey         = temporal.NewSearchAttributeKeyKeyword("OrderId")
+	CourseIDKey        = temporal.NewSearchAttributeKeyKeyword("CourseId")
+	RefundAmountKey    = temporal.NewSearchAttributeKeyInt64("RefundAmount")
+	CurrencyKey        = temporal.NewSearchAttributeKeyKeyword("Currency")
+	EscalationLevelKey = temporal.NewSearchAttributeKeyInt64("EscalationLevel")
+	SlaDeadlineKey     = temporal.NewSearchAttributeKeyTime("SlaDeadline")
+	TicketTierKey      = temporal.NewSearchAttributeKeyKeyword("TicketTier")
+)
+
+// SearchAttributes maps every custom search attribute to its type, for
+// registering them on a namespace.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	keys := []temporal.SearchAttributeKey{
+		RefundStatusKey, RefundReasonKey, OrderIDKey, CourseIDKey, RefundAmountKey,
+		CurrencyKey, EscalationLevelKey, SlaDeadlineKey, TicketTierKey,
+	}
+	m := make(map[string]enumspb.IndexedValueType, len(keys))
+	for _, k := range keys {
+		m[k.GetName()] = k.GetValueType()
+	}
+	return m
+}
