@@ -43,11 +43,21 @@ type Config struct {
 
 // FromEnv reads and validates the configuration.
 func FromEnv() (Config, error) {
+	c, err := Parse()
+	if err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Parse reads the environment without validating the result, for the dev
+// stack, which fills in the parts it provides itself before validating.
+func Parse() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
-	return c, c.Validate()
+	return c, nil
 }
 
 // Validate checks the values that would otherwise fail late and obscurely.

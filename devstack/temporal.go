@@ -53,6 +53,7 @@ type Temporal struct {
 	Namespace string
 	server    temporal.Server
 	ui        *uiserver.Server
+	logLevel  *slog.LevelVar
 }
 
 // StartTemporal starts the server and returns once it accepts calls, with
@@ -64,6 +65,11 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Temporal, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	// The server logs a lot at info and complains while it shuts down;
+	// warnings and errors are what a developer needs from it.
+	level := &slog.LevelVar{}
+	level.Set(slog.LevelWarn)
+	o.Logger = slog.New(levelFilter{o.Logger.Handler(), level})
 	if o.Address == "" {
 		port, err := pgcluster.FreePort()
 		if err != nil {
@@ -108,7 +114,7 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Temporal, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	t := &Temporal{Address: o.Address, Namespace: o.Namespace, server: srv}
+	t := &Temporal{Address: o.Address, Namespace: o.Namespace, server: srv, logLevel: level}
 	if o.UIAddress != "" {
 		if err := t.startUI(o); err != nil {
 			srv.Stop()
@@ -120,6 +126,8 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Temporal, error) {
 
 // Stop stops the UI and the server.
 func (t *Temporal) Stop() {
+	// Its services report each other gone while stopping: not news.
+	t.logLevel.Set(slog.LevelError + 4)
 	if t.ui != nil {
 		t.ui.Stop()
 	}
@@ -208,7 +216,7 @@ func serverConfig(o TemporalOptions, host string, sqlCfg *config.SQL) (*config.C
 		MasterClusterName:        "active",
 		CurrentClusterName:       "active",
 		ClusterInformation: map[string]cluster.ClusterInformation{
-			"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: o.Address, ClusterID: "refundflow-dev"},
+			"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: o.Address, ClusterID: "5d3f7c4e-2b1a-4c6d-8e9f-0a1b2c3d4e5f"},
 		},
 	}
 	cfg.DCRedirectionPolicy.Policy = "noop"
@@ -243,10 +251,10 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): true,
 		// One partition per task queue: a single-node server gains nothing
 		// from more, and the payments rate limit stays exact.
-		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
-		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():           1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key():          1,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 200,
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                8192,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8192,
 	}
 }
 
@@ -280,4 +288,22 @@ func attrs(tags []tag.Tag) []any {
 		out = append(out, slog.Any(t.Key(), t.Value()))
 	}
 	return out
+}
+
+// levelFilter drops records below a level that can change at run time.
+type levelFilter struct {
+	slog.Handler
+	min *slog.LevelVar
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min.Level() && f.Handler.Enabled(ctx, l)
+}
+
+func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(a), f.min}
+}
+
+func (f levelFilter) WithGroup(n string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(n), f.min}
 }

@@ -1,0 +1,30 @@
+# refundflow — the two commands are `make dev` and `make test`.
+GO    ?= go
+TOOLS := -modfile=tools/go.mod
+export GOTOOLCHAIN := local
+
+.PHONY: dev test build generate vet
+
+## dev: the whole product on embedded defaults (PostgreSQL, Temporal + UI, stripe-mock), in the foreground
+dev: bin/stripe-mock
+	$(GO) run ./cmd/refundflow-dev
+
+## test: every test, against a throwaway PostgreSQL and in-process Temporal servers
+test: vet
+	$(GO) run ./cmd/withpg -- $(GO) test -count=1 ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) tool $(TOOLS) sqlc diff
+
+## build: the production binary
+build:
+	$(GO) build -trimpath -o bin/refundflow ./cmd/refundflow
+
+## generate: regenerate typed queries from postgres/queries/*.sql
+generate:
+	$(GO) tool $(TOOLS) sqlc generate
+
+bin/stripe-mock: tools/go.mod tools/go.sum
+	$(GO) build $(TOOLS) -o $@ github.com/stripe/stripe-mock

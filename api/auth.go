@@ -1,0 +1,45 @@
+package api
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/refundflow/refundflow"
+)
+
+const callerKey = "refundflow.caller"
+
+// authenticate resolves the bearer key and refuses the request unless the
+// key's role is one of roles. Secrets are never logged.
+func (s *Server) authenticate(roles ...refundflow.Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		header := c.GetHeader("Authorization")
+		if header == "" {
+			s.fail(c, refundflow.Errorf(refundflow.EUNAUTHORIZED, "missing_api_key", "send Authorization: Bearer <api key>"))
+			return
+		}
+		scheme, secret, ok := strings.Cut(header, " ")
+		secret = strings.TrimSpace(secret)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" || strings.ContainsAny(secret, " \t") {
+			s.fail(c, refundflow.Errorf(refundflow.EUNAUTHORIZED, "malformed_authorization", "the Authorization header must be: Bearer <api key>"))
+			return
+		}
+		key, err := s.DB.Authenticate(c.Request.Context(), secret)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if !slices.Contains(roles, key.Role) {
+			s.fail(c, refundflow.Errorf(refundflow.EFORBIDDEN, "forbidden_role", "a %s key may not do this", key.Role))
+			return
+		}
+		c.Set(callerKey, key)
+	}
+}
+
+// caller is the API key of an authenticated request.
+func caller(c *gin.Context) *refundflow.APIKey {
+	return c.MustGet(callerKey).(*refundflow.APIKey)
+}

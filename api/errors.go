@@ -1,0 +1,72 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/refundflow/refundflow"
+)
+
+// errorBody is the one error format of the API (SPEC 5).
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+type errorJSON struct {
+	Code    string        `json:"code"`
+	Message string        `json:"message"`
+	Field   string        `json:"field,omitempty"`
+	Details []detailsJSON `json:"details"`
+}
+
+type detailsJSON struct {
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// statusOf is the one place where error kinds become HTTP statuses.
+func statusOf(kind refundflow.Kind) int {
+	switch kind {
+	case refundflow.EINVALID:
+		return http.StatusBadRequest
+	case refundflow.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case refundflow.EFORBIDDEN:
+		return http.StatusForbidden
+	case refundflow.ENOTFOUND:
+		return http.StatusNotFound
+	case refundflow.ECONFLICT:
+		return http.StatusConflict
+	case refundflow.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case refundflow.EUNPROCESSABLE:
+		return http.StatusUnprocessableEntity
+	case refundflow.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// fail writes err in the API's error format and stops the handler chain.
+// Errors that are not *refundflow.Error are internal: they are logged and
+// the client sees a generic message, never the details.
+func (s *Server) fail(c *gin.Context, err error) {
+	var e *refundflow.Error
+	if !errors.As(err, &e) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "timeout", "the request timed out; it is safe to retry")
+		} else {
+			s.Logger.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "error", err)
+			e = refundflow.Errorf(refundflow.EINTERNAL, "internal", "something went wrong on our side; it has been logged")
+		}
+	}
+	body := errorBody{Error: errorJSON{Code: e.Code, Message: e.Error(), Field: e.Field, Details: []detailsJSON{}}}
+	for _, d := range e.Details {
+		body.Error.Details = append(body.Error.Details, detailsJSON{Code: d.Code, Field: d.Field, Message: d.Error()})
+	}
+	c.AbortWithStatusJSON(statusOf(e.Kind), body)
+}

@@ -1,0 +1,167 @@
+// Package api translates HTTP into refundflow: a gin router with bearer
+// API keys and roles, strict JSON decoding, one error format, and handlers
+// that read the PostgreSQL read model and send commands to workflows.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/postgres"
+)
+
+// Server holds what the handlers need. Build it in cmd and call Handler.
+type Server struct {
+	DB       *postgres.DB
+	Temporal client.Client
+	Config   config.Config
+	Logger   *slog.Logger
+	// Registry is served at /metrics; the Temporal SDK's metrics go to it too.
+	Registry *prometheus.Registry
+	// PinPolicy names the policy version a new order pins.
+	PinPolicy postgres.PolicyPinner
+	// Now is the clock (tests move it).
+	Now func() time.Time
+}
+
+// Handler builds the router.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.PinPolicy == nil {
+		s.PinPolicy = postgres.DefaultPolicyV1
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.recover, s.observe(), limitBody)
+	r.NoRoute(func(c *gin.Context) {
+		s.fail(c, refundflow.Errorf(refundflow.ENOTFOUND, "route_not_found", "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: errorJSON{
+			Code: "method_not_allowed", Message: c.Request.Method + " is not allowed on " + c.Request.URL.Path, Details: []detailsJSON{}}})
+	})
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+	r.GET("/openapi.yaml", serveOpenAPI)
+
+	const (
+		platform = refundflow.RolePlatform
+		agent    = refundflow.RoleAgent
+		approver = refundflow.RoleApprover
+		admin    = refundflow.RoleAdmin
+	)
+	v1 := r.Group("/v1")
+	v1.PUT("/products/:id", s.authenticate(platform), s.putProduct)
+	v1.GET("/products/:id", s.authenticate(platform, agent, approver, admin), s.getProduct)
+	v1.PUT("/orders/:id", s.authenticate(platform), s.putOrder)
+	v1.GET("/orders/:id", s.authenticate(platform, agent, approver, admin), s.getOrder)
+	v1.POST("/orders/:id/progress", s.authenticate(platform), s.postProgress)
+	v1.POST("/outages", s.authenticate(admin), s.postOutage)
+	v1.GET("/outages/:id", s.authenticate(admin), s.getOutage)
+	return r
+}
+
+func (s *Server) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// readyz answers 200 only when PostgreSQL and Temporal both really answer.
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+	defer cancel()
+	checks := gin.H{}
+	ready := true
+	if err := s.DB.Ping(ctx); err != nil {
+		checks["postgres"], ready = err.Error(), false
+	} else {
+		checks["postgres"] = "ok"
+	}
+	if s.Temporal == nil {
+		checks["temporal"], ready = "not configured", false
+	} else if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = err.Error(), false
+	} else {
+		checks["temporal"] = "ok"
+	}
+	status := http.StatusOK
+	if !ready {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ready, "checks": checks})
+}
+
+// recover turns a panic into a logged 500 in the API's error format.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.Logger.Error("panic in handler", "route", c.FullPath(), "panic", r)
+			c.AbortWithStatusJSON(http.StatusInternalServerError, errorBody{Error: errorJSON{
+				Code: "internal", Message: "something went wrong on our side; it has been logged", Details: []detailsJSON{}}})
+		}
+	}()
+	c.Next()
+}
+
+func limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes)
+	}
+	c.Next()
+}
+
+// observe logs each request and counts it for /metrics, by route pattern
+// (never by raw path, which would explode the label space).
+func (s *Server) observe() gin.HandlerFunc {
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "refundflow_http_request_duration_seconds",
+		Help:    "HTTP requests by route, method and status.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "method", "status"})
+	s.Registry.MustRegister(duration)
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Writer.Status()
+		elapsed := time.Since(start)
+		duration.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Observe(elapsed.Seconds())
+		level := slog.LevelDebug
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		s.Logger.Log(c.Request.Context(), level, "http", "method", c.Request.Method, "route", route, "status", status, "duration", elapsed)
+	}
+}
+
+// newID returns prefix_ and 16 random hex characters.
+func newID(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + "_" + hex.EncodeToString(b)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

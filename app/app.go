@@ -1,0 +1,92 @@
+// Package app wires refundflow's parts together from the configuration:
+// the database, the Temporal client, the HTTP server and the workers. The
+// production binary and the dev stack both start the product through it, so
+// they cannot drift apart.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/sdk/client"
+
+	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/temporalclient"
+)
+
+// App holds the shared dependencies of the API and the worker.
+type App struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	DB       *postgres.DB
+	Temporal client.Client
+	Registry *prometheus.Registry
+}
+
+// New connects to PostgreSQL and Temporal.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := temporalclient.Dial(ctx, cfg, logger, reg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &App{Config: cfg, Logger: logger, DB: db, Temporal: tc, Registry: reg}, nil
+}
+
+// Close releases the connections.
+func (a *App) Close() {
+	a.Temporal.Close()
+	a.DB.Close()
+}
+
+// RunAPI serves HTTP on cfg.HTTPAddr until ctx ends, then drains open
+// requests for up to 15 seconds. ready is called once the port is bound.
+func (a *App) RunAPI(ctx context.Context, ready func(addr string)) error {
+	srv := &api.Server{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger, Registry: a.Registry}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	l, err := net.Listen("tcp", a.Config.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on HTTP_ADDR %s: %w", a.Config.HTTPAddr, err)
+	}
+	if ready != nil {
+		ready(l.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

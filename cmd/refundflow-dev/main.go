@@ -1,0 +1,34 @@
+// Command refundflow-dev runs the whole product on this machine with
+// embedded parts (make dev): PostgreSQL under .data/, an embedded Temporal
+// server with its UI, stripe-mock, and the API and worker. It honours the
+// same environment variables as production, so any part can be swapped for
+// a real one (DATABASE_URL, TEMPORAL_ADDRESS, STRIPE_SECRET_KEY, SMTP_URL).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/refundflow/refundflow/devstack"
+)
+
+func main() {
+	opts := devstack.Options{Out: os.Stdout}
+	flag.StringVar(&opts.DataDir, "data", ".data", "directory for the stack's state")
+	flag.StringVar(&opts.StripeMock, "stripe-mock", "bin/stripe-mock", "stripe-mock binary (used without STRIPE_SECRET_KEY)")
+	flag.IntVar(&opts.PostgresPort, "postgres-port", 54329, "port of the project-local PostgreSQL")
+	flag.Parse()
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := devstack.Run(ctx, opts); err != nil {
+		fmt.Fprintln(os.Stderr, "refundflow-dev:", err)
+		os.Exit(1)
+	}
+}
