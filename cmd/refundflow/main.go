@@ -35,7 +35,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAPICmd(), newMigrateCmd(), newKeysCmd(), newTemporalCmd())
+	root.AddCommand(newAPICmd(), newMigrateCmd(), newKeysCmd(), newTemporalCmd(), newPolicyCmd(), newSLACmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "refundflow:", err)
 		if e, ok := err.(*exitError); ok {
