@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/internal/jsonwalk"
 )
 
 // Definition is a calendar as data: the JSON shape of the embedded calendars,
@@ -70,94 +71,107 @@ var (
 // bad dates, impossible schedules and unknown time zones are errors
 // (*refundflow.Error with the JSON path in Field, every problem in Details).
 func Parse(data []byte) (*Calendar, error) {
-	tree, err := decodeTree(data)
+	tree, err := jsonwalk.Decode(data, "calendar")
 	if err != nil {
 		return nil, err
 	}
-	var w walker
-	def := w.definition(tree)
-	if err := w.probs.Err(); err != nil {
+	var w jsonwalk.Walker
+	def := readDefinition(&w, tree)
+	if err := w.Problems.Err(); err != nil {
 		return nil, err
 	}
 	return New(def)
 }
 
-func (w *walker) definition(v any) Definition {
+func readDefinition(w *jsonwalk.Walker, v any) Definition {
 	var def Definition
-	m, ok := w.object(v, "", "name", "time_zone", "weekend", "business_hours", "years")
+	m, ok := w.Object(v, "", "name", "time_zone", "weekend", "business_hours", "years")
 	if !ok {
 		return def
 	}
-	def.Name = w.str(m, "", "name", true)
-	def.TimeZone = w.str(m, "", "time_zone", true)
-	if v, ok := w.value(m, "", "weekend", true); ok {
+	def.Name = w.Str(m, "", "name", true)
+	def.TimeZone = w.Str(m, "", "time_zone", true)
+	if v, ok := w.Value(m, "", "weekend", true); ok {
 		def.Weekend = []string{}
-		for i, e := range w.array(v, "weekend") {
+		for i, e := range w.Array(v, "weekend") {
 			p := fmt.Sprintf("weekend[%d]", i)
 			if s, ok := e.(string); ok {
 				def.Weekend = append(def.Weekend, s)
 			} else {
-				w.probs.Add(p, "invalid_type", "must be a day name such as \"saturday\"")
+				w.Problems.Add(p, "invalid_type", "must be a day name such as \"saturday\"")
 			}
 		}
 	}
-	if v, ok := w.value(m, "", "business_hours", false); ok {
-		if h, ok := w.object(v, "business_hours", "open", "close"); ok {
+	if v, ok := w.Value(m, "", "business_hours", false); ok {
+		if h, ok := w.Object(v, "business_hours", "open", "close"); ok {
 			def.BusinessHours = &Hours{
-				Open:  w.str(h, "business_hours", "open", true),
-				Close: w.str(h, "business_hours", "close", true),
+				Open:  w.Str(h, "business_hours", "open", true),
+				Close: w.Str(h, "business_hours", "close", true),
 			}
 		}
 	}
-	if v, ok := w.value(m, "", "years", true); ok {
+	if v, ok := w.Value(m, "", "years", true); ok {
 		if ys, ok := v.(map[string]any); ok {
 			def.Years = make(map[int]Year, len(ys))
 			for key, yv := range ys {
-				path := join("years", key)
+				path := jsonwalk.Join("years", key)
 				n, err := strconv.Atoi(key)
 				if err != nil || n < 1000 || n > 9999 || key != strconv.Itoa(n) {
-					w.probs.Add(path, "invalid_year", "%q is not a year: want four digits such as \"2027\"", key)
+					w.Problems.Add(path, "invalid_year", "%q is not a year: want four digits such as \"2027\"", key)
 					continue
 				}
-				def.Years[n] = w.year(yv, path)
+				def.Years[n] = readYear(w, yv, path)
 			}
 		} else {
-			w.probs.Add("years", "invalid_type", "must be an object keyed by year")
+			w.Problems.Add("years", "invalid_type", "must be an object keyed by year")
 		}
 	}
 	return def
 }
 
-func (w *walker) year(v any, path string) Year {
+func readYear(w *jsonwalk.Walker, v any, path string) Year {
 	var y Year
-	m, ok := w.object(v, path, "source", "holidays", "workdays")
+	m, ok := w.Object(v, path, "source", "holidays", "workdays")
 	if !ok {
 		return y
 	}
-	y.Source = w.str(m, path, "source", true)
-	if v, ok := w.value(m, path, "holidays", false); ok {
-		for i, e := range w.array(v, join(path, "holidays")) {
+	y.Source = w.Str(m, path, "source", true)
+	if v, ok := w.Value(m, path, "holidays", false); ok {
+		for i, e := range w.Array(v, jsonwalk.Join(path, "holidays")) {
 			p := fmt.Sprintf("%s.holidays[%d]", path, i)
-			h, ok := w.object(e, p, "name", "from", "to")
+			h, ok := w.Object(e, p, "name", "from", "to")
 			if !ok {
 				continue
 			}
-			hol := Holiday{Name: w.str(h, p, "name", false)}
-			if v, ok := w.value(h, p, "from", true); ok {
-				hol.From = w.date(v, join(p, "from"))
+			hol := Holiday{Name: w.Str(h, p, "name", false)}
+			if v, ok := w.Value(h, p, "from", true); ok {
+				hol.From = readDate(w, v, jsonwalk.Join(p, "from"))
 			}
-			if v, ok := w.value(h, p, "to", false); ok {
-				hol.To = w.date(v, join(p, "to"))
+			if v, ok := w.Value(h, p, "to", false); ok {
+				hol.To = readDate(w, v, jsonwalk.Join(p, "to"))
 			}
 			y.Holidays = append(y.Holidays, hol)
 		}
 	}
-	if v, ok := w.value(m, path, "workdays", false); ok {
-		for i, e := range w.array(v, join(path, "workdays")) {
-			y.Workdays = append(y.Workdays, w.date(e, fmt.Sprintf("%s.workdays[%d]", path, i)))
+	if v, ok := w.Value(m, path, "workdays", false); ok {
+		for i, e := range w.Array(v, jsonwalk.Join(path, "workdays")) {
+			y.Workdays = append(y.Workdays, readDate(w, e, fmt.Sprintf("%s.workdays[%d]", path, i)))
 		}
 	}
 	return y
+}
+
+func readDate(w *jsonwalk.Walker, v any, path string) Date {
+	s, ok := v.(string)
+	if !ok {
+		w.Problems.Add(path, "invalid_type", "must be a date string YYYY-MM-DD")
+		return Date{}
+	}
+	d, err := ParseDate(s)
+	if err != nil {
+		w.Problems.Add(path, "invalid_date", "%v", err)
+	}
+	return d
 }
 
 // New checks a definition and builds the calendar. A holiday without To is
@@ -242,7 +256,7 @@ func parseClock(s string) (int, bool) {
 }
 
 func compileYear(n int, src Year, weekend [7]bool, probs *refundflow.Problems) (*year, bool) {
-	path := join("years", strconv.Itoa(n))
+	path := jsonwalk.Join("years", strconv.Itoa(n))
 	before := len(*probs)
 	y := &year{src: Year{Source: src.Source}}
 	if n < 1000 || n > 9999 {
@@ -250,7 +264,7 @@ func compileYear(n int, src Year, weekend [7]bool, probs *refundflow.Problems) (
 		return nil, false
 	}
 	if strings.TrimSpace(src.Source) == "" {
-		probs.Add(join(path, "source"), "required", "cite the official notice the dates come from")
+		probs.Add(jsonwalk.Join(path, "source"), "required", "cite the official notice the dates come from")
 	}
 	// where remembers which entry first claimed a date, to name both sides of a clash.
 	where := map[Date]string{}
@@ -261,16 +275,16 @@ func compileYear(n int, src Year, weekend [7]bool, probs *refundflow.Problems) (
 		}
 		switch {
 		case h.From.IsZero():
-			probs.Add(join(p, "from"), "required", "required")
+			probs.Add(jsonwalk.Join(p, "from"), "required", "required")
 			continue
 		case h.From.Year != n:
-			probs.Add(join(p, "from"), "wrong_year", "%s is not in %d", h.From, n)
+			probs.Add(jsonwalk.Join(p, "from"), "wrong_year", "%s is not in %d", h.From, n)
 			continue
 		case h.To.Year != n:
-			probs.Add(join(p, "to"), "wrong_year", "%s is not in %d", h.To, n)
+			probs.Add(jsonwalk.Join(p, "to"), "wrong_year", "%s is not in %d", h.To, n)
 			continue
 		case h.To.Before(h.From):
-			probs.Add(join(p, "to"), "ends_before_start", "%s is before from %s", h.To, h.From)
+			probs.Add(jsonwalk.Join(p, "to"), "ends_before_start", "%s is before from %s", h.To, h.From)
 			continue
 		}
 		for d := h.From; !d.After(h.To); d = d.AddDays(1) {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/internal/jsonwalk"
 	"github.com/refundflow/refundflow/money"
 )
 
@@ -94,13 +95,13 @@ const maxCount = 1_000_000
 // *refundflow.Error whose Field is the JSON path (e.g.
 // "order.consumption.watched_ratio") and whose Details list every problem.
 func DecodeFacts(data []byte) (Facts, error) {
-	tree, err := decodeTree(data, "facts")
+	tree, err := jsonwalk.Decode(data, "facts")
 	if err != nil {
 		return Facts{}, err
 	}
-	var w walker
-	f := w.facts(tree)
-	if err := w.probs.Err(); err != nil {
+	var w jsonwalk.Walker
+	f := readFacts(&w, tree)
+	if err := w.Problems.Err(); err != nil {
 		return Facts{}, err
 	}
 	if err := f.Validate(); err != nil {
@@ -120,78 +121,78 @@ func (f *Facts) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func (w *walker) facts(v any) Facts {
+func readFacts(w *jsonwalk.Walker, v any) Facts {
 	var f Facts
-	m, ok := w.object(v, "", "now", "reason", "order", "outage_hours", "learner_refunds_90d")
+	m, ok := w.Object(v, "", "now", "reason", "order", "outage_hours", "learner_refunds_90d")
 	if !ok {
 		return f
 	}
-	f.Now, _ = w.time(m, "", "now", true)
-	f.Reason = Reason(w.str(m, "", "reason", true))
-	if v, ok := w.value(m, "", "order", true); ok {
-		f.Order = w.order(v, "order")
+	f.Now, _ = w.Time(m, "", "now", true)
+	f.Reason = Reason(w.Str(m, "", "reason", true))
+	if v, ok := w.Value(m, "", "order", true); ok {
+		f.Order = readOrder(w, v, "order")
 	}
-	f.OutageHours = w.number(m, "", "outage_hours", false)
-	f.LearnerRefunds90d = w.count(m, "", "learner_refunds_90d", false)
+	f.OutageHours = w.Number(m, "", "outage_hours", false)
+	f.LearnerRefunds90d = w.Count(m, "", "learner_refunds_90d", false)
 	return f
 }
 
-func (w *walker) order(v any, path string) Order {
+func readOrder(w *jsonwalk.Walker, v any, path string) Order {
 	var o Order
-	m, ok := w.object(v, path, "amount", "currency", "purchased_at", "refunded_amount", "disputed",
+	m, ok := w.Object(v, path, "amount", "currency", "purchased_at", "refunded_amount", "disputed",
 		"product", "consumption", "renewal")
 	if !ok {
 		return o
 	}
-	o.Amount = w.int64(m, path, "amount", true)
-	if s := w.str(m, path, "currency", true); s != "" {
+	o.Amount = w.Int64(m, path, "amount", true)
+	if s := w.Str(m, path, "currency", true); s != "" {
 		c, err := money.ParseCurrency(s)
 		if err != nil {
-			w.probs.Add(join(path, "currency"), "unknown_currency", "%v", err)
+			w.Problems.Add(jsonwalk.Join(path, "currency"), "unknown_currency", "%v", err)
 		}
 		o.Currency = c
 	}
-	o.PurchasedAt, _ = w.time(m, path, "purchased_at", true)
-	o.RefundedAmount = w.int64(m, path, "refunded_amount", false)
-	o.Disputed = w.boolean(m, path, "disputed", false)
-	if v, ok := w.value(m, path, "product", true); ok {
-		o.Product = w.product(v, join(path, "product"))
+	o.PurchasedAt, _ = w.Time(m, path, "purchased_at", true)
+	o.RefundedAmount = w.Int64(m, path, "refunded_amount", false)
+	o.Disputed = w.Bool(m, path, "disputed", false)
+	if v, ok := w.Value(m, path, "product", true); ok {
+		o.Product = readProduct(w, v, jsonwalk.Join(path, "product"))
 	}
-	if v, ok := w.value(m, path, "consumption", false); ok {
-		p := join(path, "consumption")
-		if c, ok := w.object(v, p, "watched_ratio", "lessons_completed", "sessions_attended"); ok {
+	if v, ok := w.Value(m, path, "consumption", false); ok {
+		p := jsonwalk.Join(path, "consumption")
+		if c, ok := w.Object(v, p, "watched_ratio", "lessons_completed", "sessions_attended"); ok {
 			o.Consumption = Consumption{
-				WatchedRatio:     w.number(c, p, "watched_ratio", false),
-				LessonsCompleted: w.count(c, p, "lessons_completed", false),
-				SessionsAttended: w.count(c, p, "sessions_attended", false),
+				WatchedRatio:     w.Number(c, p, "watched_ratio", false),
+				LessonsCompleted: w.Count(c, p, "lessons_completed", false),
+				SessionsAttended: w.Count(c, p, "sessions_attended", false),
 			}
 		}
 	}
-	if v, ok := w.value(m, path, "renewal", false); ok {
-		p := join(path, "renewal")
-		if r, ok := w.object(v, p, "period_start", "reminder_sent_at"); ok {
-			o.Renewal = &refundflow.Renewal{ReminderSentAt: w.optionalTime(r, p, "reminder_sent_at")}
-			o.Renewal.PeriodStart, _ = w.time(r, p, "period_start", true)
+	if v, ok := w.Value(m, path, "renewal", false); ok {
+		p := jsonwalk.Join(path, "renewal")
+		if r, ok := w.Object(v, p, "period_start", "reminder_sent_at"); ok {
+			o.Renewal = &refundflow.Renewal{ReminderSentAt: w.OptionalTime(r, p, "reminder_sent_at")}
+			o.Renewal.PeriodStart, _ = w.Time(r, p, "period_start", true)
 		}
 	}
 	return o
 }
 
-func (w *walker) product(v any, path string) Product {
+func readProduct(w *jsonwalk.Walker, v any, path string) Product {
 	var p Product
-	m, ok := w.object(v, path, "type", "lessons_total", "sessions_total", "sessions_held", "starts_at",
+	m, ok := w.Object(v, path, "type", "lessons_total", "sessions_total", "sessions_held", "starts_at",
 		"appointment_at", "no_refund", "no_refund_disclosed")
 	if !ok {
 		return p
 	}
-	p.Type = refundflow.ProductType(w.str(m, path, "type", true))
-	p.LessonsTotal = w.count(m, path, "lessons_total", false)
-	p.SessionsTotal = w.count(m, path, "sessions_total", false)
-	p.SessionsHeld = w.count(m, path, "sessions_held", false)
-	p.StartsAt = w.optionalTime(m, path, "starts_at")
-	p.AppointmentAt = w.optionalTime(m, path, "appointment_at")
-	p.NoRefund = w.boolean(m, path, "no_refund", false)
-	p.NoRefundDisclosed = w.boolean(m, path, "no_refund_disclosed", false)
+	p.Type = refundflow.ProductType(w.Str(m, path, "type", true))
+	p.LessonsTotal = w.Count(m, path, "lessons_total", false)
+	p.SessionsTotal = w.Count(m, path, "sessions_total", false)
+	p.SessionsHeld = w.Count(m, path, "sessions_held", false)
+	p.StartsAt = w.OptionalTime(m, path, "starts_at")
+	p.AppointmentAt = w.OptionalTime(m, path, "appointment_at")
+	p.NoRefund = w.Bool(m, path, "no_refund", false)
+	p.NoRefundDisclosed = w.Bool(m, path, "no_refund_disclosed", false)
 	return p
 }
 

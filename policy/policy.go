@@ -25,6 +25,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/calendar"
+	"github.com/refundflow/refundflow/internal/jsonwalk"
 	"github.com/refundflow/refundflow/money"
 )
 
@@ -155,13 +156,13 @@ const (
 // problem in Details). Parse cannot know which calendars exist: before
 // storing a policy, check it with CheckCalendar.
 func Parse(data []byte) (*Policy, error) {
-	tree, err := decodeTree(data, "policy")
+	tree, err := jsonwalk.Decode(data, "policy")
 	if err != nil {
 		return nil, err
 	}
-	var w walker
-	p := w.policy(tree)
-	if err := w.probs.Err(); err != nil {
+	var w jsonwalk.Walker
+	p := readPolicy(&w, tree)
+	if err := w.Problems.Err(); err != nil {
 		return nil, err
 	}
 	if err := p.Validate(); err != nil {
@@ -180,61 +181,61 @@ func (p *Policy) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func (w *walker) policy(v any) *Policy {
+func readPolicy(w *jsonwalk.Walker, v any) *Policy {
 	p := &Policy{}
-	m, ok := w.object(v, "", "name", "version", "calendar", "cooling_off_hours", "not_as_expected",
+	m, ok := w.Object(v, "", "name", "version", "calendar", "cooling_off_hours", "not_as_expected",
 		"consultation", "renewal_reminder_lead_days", "outage_threshold_hours", "auto_approve", "rules")
 	if !ok {
 		return p
 	}
-	p.Name = w.str(m, "", "name", true)
-	p.Version = w.count(m, "", "version", true)
-	p.Calendar = w.str(m, "", "calendar", true)
-	p.CoolingOffHours = w.count(m, "", "cooling_off_hours", true)
-	if v, ok := w.value(m, "", "not_as_expected", true); ok {
-		if n, ok := w.object(v, "not_as_expected", "window_days", "consumed_less_than_basis_points"); ok {
-			p.NotAsExpected.WindowDays = w.count(n, "not_as_expected", "window_days", true)
-			p.NotAsExpected.ConsumedLessThanBasisPoints = w.int64(n, "not_as_expected", "consumed_less_than_basis_points", true)
+	p.Name = w.Str(m, "", "name", true)
+	p.Version = w.Count(m, "", "version", true)
+	p.Calendar = w.Str(m, "", "calendar", true)
+	p.CoolingOffHours = w.Count(m, "", "cooling_off_hours", true)
+	if v, ok := w.Value(m, "", "not_as_expected", true); ok {
+		if n, ok := w.Object(v, "not_as_expected", "window_days", "consumed_less_than_basis_points"); ok {
+			p.NotAsExpected.WindowDays = w.Count(n, "not_as_expected", "window_days", true)
+			p.NotAsExpected.ConsumedLessThanBasisPoints = w.Int64(n, "not_as_expected", "consumed_less_than_basis_points", true)
 		}
 	}
-	if v, ok := w.value(m, "", "consultation", true); ok {
-		if c, ok := w.object(v, "consultation", "notice_hours", "late_cancel_refund_basis_points"); ok {
-			p.Consultation.NoticeHours = w.count(c, "consultation", "notice_hours", true)
-			p.Consultation.LateCancelRefundBasisPoints = w.int64(c, "consultation", "late_cancel_refund_basis_points", true)
+	if v, ok := w.Value(m, "", "consultation", true); ok {
+		if c, ok := w.Object(v, "consultation", "notice_hours", "late_cancel_refund_basis_points"); ok {
+			p.Consultation.NoticeHours = w.Count(c, "consultation", "notice_hours", true)
+			p.Consultation.LateCancelRefundBasisPoints = w.Int64(c, "consultation", "late_cancel_refund_basis_points", true)
 		}
 	}
-	p.RenewalReminderLeadDays = w.count(m, "", "renewal_reminder_lead_days", true)
-	p.OutageThresholdHours = w.count(m, "", "outage_threshold_hours", true)
-	if v, ok := w.value(m, "", "auto_approve", true); ok {
-		if a, ok := w.object(v, "auto_approve", "limits", "learner_refunds_90d_below"); ok {
-			p.AutoApprove.LearnerRefunds90dBelow = w.count(a, "auto_approve", "learner_refunds_90d_below", true)
-			if v, ok := w.value(a, "auto_approve", "limits", true); ok {
-				if lm, ok := w.object(v, "auto_approve.limits", mapKeys(v)...); ok {
+	p.RenewalReminderLeadDays = w.Count(m, "", "renewal_reminder_lead_days", true)
+	p.OutageThresholdHours = w.Count(m, "", "outage_threshold_hours", true)
+	if v, ok := w.Value(m, "", "auto_approve", true); ok {
+		if a, ok := w.Object(v, "auto_approve", "limits", "learner_refunds_90d_below"); ok {
+			p.AutoApprove.LearnerRefunds90dBelow = w.Count(a, "auto_approve", "learner_refunds_90d_below", true)
+			if v, ok := w.Value(a, "auto_approve", "limits", true); ok {
+				if lm, ok := w.Object(v, "auto_approve.limits", mapKeys(v)...); ok {
 					p.AutoApprove.Limits = make(map[money.Currency]int64, len(lm))
 					for k := range lm {
-						p.AutoApprove.Limits[money.Currency(k)] = w.int64(lm, "auto_approve.limits", k, true)
+						p.AutoApprove.Limits[money.Currency(k)] = w.Int64(lm, "auto_approve.limits", k, true)
 					}
 				}
 			}
 		}
 	}
-	if v, ok := w.value(m, "", "rules", true); ok {
-		if rm, ok := w.object(v, "rules", mapKeys(v)...); ok {
+	if v, ok := w.Value(m, "", "rules", true); ok {
+		if rm, ok := w.Object(v, "rules", mapKeys(v)...); ok {
 			p.Rules = make(map[Rule]RuleParams, len(rm))
 			for k, rv := range rm {
-				path := join("rules", k)
-				r, ok := w.object(rv, path, "auto", "retention", "arrival")
+				path := jsonwalk.Join("rules", k)
+				r, ok := w.Object(rv, path, "auto", "retention", "arrival")
 				if !ok {
 					continue
 				}
 				var rp RuleParams
-				rp.Auto = w.boolean(r, path, "auto", true)
-				rp.Retention = w.boolean(r, path, "retention", true)
-				if av, ok := w.value(r, path, "arrival", true); ok {
-					ap := join(path, "arrival")
-					if a, ok := w.object(av, ap, "min_business_days", "max_business_days"); ok {
-						rp.Arrival.MinBusinessDays = w.count(a, ap, "min_business_days", true)
-						rp.Arrival.MaxBusinessDays = w.count(a, ap, "max_business_days", true)
+				rp.Auto = w.Bool(r, path, "auto", true)
+				rp.Retention = w.Bool(r, path, "retention", true)
+				if av, ok := w.Value(r, path, "arrival", true); ok {
+					ap := jsonwalk.Join(path, "arrival")
+					if a, ok := w.Object(av, ap, "min_business_days", "max_business_days"); ok {
+						rp.Arrival.MinBusinessDays = w.Count(a, ap, "min_business_days", true)
+						rp.Arrival.MaxBusinessDays = w.Count(a, ap, "max_business_days", true)
 					}
 				}
 				p.Rules[Rule(k)] = rp
