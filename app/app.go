@@ -11,16 +11,21 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
 
+	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/notify"
+	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/temporalclient"
+	"github.com/refundflow/refundflow/worker"
 )
 
 // App holds the shared dependencies of the API and the worker.
@@ -54,10 +59,70 @@ func (a *App) Close() {
 	a.DB.Close()
 }
 
+// Activities builds the activities' dependencies from the configuration:
+// Stripe, SMTP (or the sink) and the platform webhook sender.
+func (a *App) Activities() (*activities.Activities, error) {
+	acts := &activities.Activities{
+		DB:     a.DB,
+		Stripe: payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2}),
+		Logger: a.Logger,
+	}
+	if a.Config.SMTPURL != "" {
+		smtpURL, from, err := splitFrom(a.Config.SMTPURL)
+		if err != nil {
+			return nil, err
+		}
+		m, err := notify.NewSMTPMailer(smtpURL, from)
+		if err != nil {
+			return nil, fmt.Errorf("SMTP_URL: %w", err)
+		}
+		acts.Mailer = m
+	}
+	if a.Config.PlatformWebhookURL != "" {
+		acts.Webhooks = &notify.WebhookSender{
+			URL: a.Config.PlatformWebhookURL, Secret: a.Config.PlatformWebhookSecret,
+			Client: &http.Client{Timeout: notify.DefaultWebhookTimeout},
+		}
+	}
+	return acts, nil
+}
+
+// splitFrom takes the sender address from SMTP_URL's "from" parameter
+// (smtp://user:pass@host:587?from=refunds@example.com).
+func splitFrom(raw string) (string, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("SMTP_URL: %w", err)
+	}
+	from := u.Query().Get("from")
+	if from == "" {
+		from = "refundflow@" + u.Hostname()
+	}
+	q := u.Query()
+	q.Del("from")
+	u.RawQuery = q.Encode()
+	return u.String(), from, nil
+}
+
+// RunWorker runs the Temporal workers until ctx ends.
+func (a *App) RunWorker(ctx context.Context) error {
+	if err := a.DB.EnsureDefaultPolicy(ctx); err != nil {
+		return err
+	}
+	acts, err := a.Activities()
+	if err != nil {
+		return err
+	}
+	return worker.Run(ctx, a.Temporal, acts, worker.Options{StripeRatePerSecond: a.Config.StripeRatePerSecond, Logger: a.Logger})
+}
+
 // RunAPI serves HTTP on cfg.HTTPAddr until ctx ends, then drains open
 // requests for up to 15 seconds. ready is called once the port is bound.
 func (a *App) RunAPI(ctx context.Context, ready func(addr string)) error {
-	srv := &api.Server{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger, Registry: a.Registry}
+	if err := a.DB.EnsureDefaultPolicy(ctx); err != nil {
+		return err
+	}
+	srv := &api.Server{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger, Registry: a.Registry, PinPolicy: postgres.PinPolicy}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

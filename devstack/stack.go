@@ -129,6 +129,7 @@ func Run(ctx context.Context, o Options) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	apiReady := make(chan string, 1)
+	g.Go(func() error { return a.RunWorker(gctx) })
 	g.Go(func() error { return a.RunAPI(gctx, func(addr string) { apiReady <- addr }) })
 	select {
 	case addr := <-apiReady:

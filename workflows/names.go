@@ -49,3 +49,16 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 	}
 	return m
 }
+
+// Refund case updates (answered at once, with validators), its query and
+// the signal that carries Stripe's word about a refund.
+const (
+	AcceptOfferUpdate  = "accept-offer"
+	DeclineOfferUpdate = "decline-offer"
+	ApproveUpdate      = "approve"
+	RejectUpdate       = "reject"
+	AppealUpdate       = "appeal"
+	WithdrawUpdate     = "withdraw"
+	RefundStateQuery   = "state"
+	StripeRefundSignal = "stripe-refund-updated"
+)

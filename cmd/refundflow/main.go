@@ -35,7 +35,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAPICmd(), newMigrateCmd(), newKeysCmd(), newTemporalCmd(), newPolicyCmd(), newSLACmd())
+	root.AddCommand(newAPICmd(), newWorkerCmd(), newMigrateCmd(), newKeysCmd(), newTemporalCmd(), newPolicyCmd(), newSLACmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "refundflow:", err)
 		if e, ok := err.(*exitError); ok {
@@ -70,6 +70,22 @@ func newAPICmd() *cobra.Command {
 			}
 			defer a.Close()
 			return a.RunAPI(cmd.Context(), func(addr string) { a.Logger.Info("api listening", "addr", addr) })
+		},
+	}
+}
+
+func newWorkerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Run the Temporal workers (refunds, payments, notifications task queues)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := loadApp(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			return a.RunWorker(cmd.Context())
 		},
 	}
 }

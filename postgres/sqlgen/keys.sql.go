@@ -11,7 +11,7 @@ import (
 )
 
 const getActiveAPIKeyByHash = `-- name: GetActiveAPIKeyByHash :one
-SELECT id, name, role, key_hash, approval_limits, created_at, revoked_at, last_used_at FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
+SELECT id, name, role, key_hash, approval_limits, created_at, revoked_at, last_used_at, email FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
 `
 
 func (q *Queries) GetActiveAPIKeyByHash(ctx context.Context, keyHash []byte) (ApiKey, error) {
@@ -26,6 +26,7 @@ func (q *Queries) GetActiveAPIKeyByHash(ctx context.Context, keyHash []byte) (Ap
 		&i.CreatedAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.Email,
 	)
 	return i, err
 }
@@ -33,7 +34,7 @@ func (q *Queries) GetActiveAPIKeyByHash(ctx context.Context, keyHash []byte) (Ap
 const insertAPIKey = `-- name: InsertAPIKey :one
 INSERT INTO api_keys (id, name, role, key_hash, approval_limits)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, name, role, key_hash, approval_limits, created_at, revoked_at, last_used_at
+RETURNING id, name, role, key_hash, approval_limits, created_at, revoked_at, last_used_at, email
 `
 
 type InsertAPIKeyParams struct {
@@ -62,12 +63,13 @@ func (q *Queries) InsertAPIKey(ctx context.Context, arg InsertAPIKeyParams) (Api
 		&i.CreatedAt,
 		&i.RevokedAt,
 		&i.LastUsedAt,
+		&i.Email,
 	)
 	return i, err
 }
 
 const listAPIKeys = `-- name: ListAPIKeys :many
-SELECT id, name, role, key_hash, approval_limits, created_at, revoked_at, last_used_at FROM api_keys ORDER BY created_at, id
+SELECT id, name, role, key_hash, approval_limits, created_at, revoked_at, last_used_at, email FROM api_keys ORDER BY created_at, id
 `
 
 func (q *Queries) ListAPIKeys(ctx context.Context) ([]ApiKey, error) {
@@ -88,6 +90,7 @@ func (q *Queries) ListAPIKeys(ctx context.Context) ([]ApiKey, error) {
 			&i.CreatedAt,
 			&i.RevokedAt,
 			&i.LastUsedAt,
+			&i.Email,
 		); err != nil {
 			return nil, err
 		}

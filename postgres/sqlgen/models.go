@@ -18,6 +18,38 @@ type ApiKey struct {
 	CreatedAt      time.Time
 	RevokedAt      *time.Time
 	LastUsedAt     *time.Time
+	Email          string
+}
+
+type Calendar struct {
+	Name       string
+	Definition json.RawMessage
+	UpdatedAt  time.Time
+}
+
+type Email struct {
+	ID        string
+	ToAddress string
+	Subject   string
+	TextBody  string
+	HtmlBody  string
+	RefundID  *string
+	Status    string
+	Attempts  int32
+	LastError string
+	CreatedAt time.Time
+	SentAt    *time.Time
+}
+
+type LearnerMessage struct {
+	ID        string
+	LearnerID string
+	RefundID  *string
+	Kind      string
+	Locale    string
+	Subject   string
+	Body      string
+	CreatedAt time.Time
 }
 
 type Order struct {
@@ -51,6 +83,29 @@ type Outage struct {
 	CreatedAt  time.Time
 }
 
+type PaymentAttempt struct {
+	RefundID         string
+	Attempt          int32
+	IdempotencyKey   string
+	PaymentIntent    string
+	Amount           int64
+	Currency         string
+	Status           string
+	ProviderRefundID *string
+	FailureReason    string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+type Policy struct {
+	Name        string
+	Version     int32
+	Body        json.RawMessage
+	InForceFrom time.Time
+	CreatedBy   string
+	CreatedAt   time.Time
+}
+
 type Product struct {
 	ID                string
 	Type              string
@@ -74,4 +129,90 @@ type Progress struct {
 	LessonsCompleted int32
 	SessionsAttended int32
 	UpdatedAt        time.Time
+}
+
+type Refund struct {
+	ID               string
+	OrderID          string
+	LearnerID        string
+	ProductID        string
+	Reason           string
+	Description      string
+	Evidence         []string
+	SkipRetention    bool
+	SubmittedBy      string
+	IdempotencyKey   *string
+	RequestHash      []byte
+	Status           string
+	Currency         string
+	Decision         json.RawMessage
+	Amount           *int64
+	EscalationLevel  int32
+	SlaDueAt         *time.Time
+	OfferExpiresAt   *time.Time
+	AppealUntil      *time.Time
+	Appealed         bool
+	ProviderRefundID *string
+	PaymentStatus    *string
+	PaymentAmount    *int64
+	LastSeq          int32
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	ClosedAt         *time.Time
+}
+
+type RefundApproval struct {
+	RefundID     string
+	Seq          int32
+	Action       string
+	ApproverID   string
+	ApproverName string
+	Amount       *int64
+	Note         string
+	Level        int32
+	At           time.Time
+}
+
+type RefundOffer struct {
+	RefundID   string
+	ID         string
+	Kind       string
+	Title      string
+	Detail     string
+	ProductID  string
+	ExpiresAt  time.Time
+	Answer     *string
+	AnsweredAt *time.Time
+	Position   int32
+}
+
+type RefundTimeline struct {
+	RefundID string
+	Seq      int32
+	At       time.Time
+	Actor    json.RawMessage
+	Event    string
+	Status   string
+	Detail   json.RawMessage
+}
+
+type StaffNotification struct {
+	ID        string
+	Audience  string
+	Kind      string
+	RefundID  *string
+	Subject   string
+	Body      string
+	CreatedAt time.Time
+}
+
+type WebhookDelivery struct {
+	ID          string
+	Type        string
+	Payload     json.RawMessage
+	Status      string
+	Attempts    int32
+	LastError   string
+	CreatedAt   time.Time
+	DeliveredAt *time.Time
 }

@@ -1,0 +1,494 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/workflows"
+)
+
+type refundRequest struct {
+	OrderID       string   `json:"order_id"`
+	Reason        string   `json:"reason"`
+	Description   string   `json:"description"`
+	Evidence      []string `json:"evidence"`
+	SkipRetention bool     `json:"skip_retention"`
+}
+
+func (r *refundRequest) validate() error {
+	var pr refundflow.Problems
+	if !refundflow.ValidID(r.OrderID) {
+		pr.Add("order_id", "invalid_id", "must be the id of an order")
+	}
+	if !policy.Reason(r.Reason).Valid() {
+		pr.Add("reason", "invalid_reason", "must be one of changed_mind, not_as_expected, quality_issue, false_advertising, technical_failure, unnotified_renewal, schedule_change, other")
+	}
+	if len(r.Description) > 5000 {
+		pr.Add("description", "too_long", "must be at most 5000 bytes")
+	}
+	if len(r.Evidence) > 20 {
+		pr.Add("evidence", "too_many", "at most 20 items")
+	}
+	for i, e := range r.Evidence {
+		if e == "" || len(e) > 2048 {
+			pr.Add("evidence["+itoa(i)+"]", "invalid_evidence", "must be 1 to 2048 bytes (a URL or a reference)")
+		}
+	}
+	return pr.Err()
+}
+
+// postRefund opens a case: the row in the read model first (PostgreSQL
+// enforces one open case per order), then the workflow. With an
+// Idempotency-Key, the same request gets the same case back.
+func (s *Server) postRefund(c *gin.Context) {
+	var req refundRequest
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := req.validate(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > 255 {
+		s.fail(c, refundflow.FieldError("Idempotency-Key", "invalid_idempotency_key", "must be at most 255 characters"))
+		return
+	}
+	ctx := c.Request.Context()
+	submitter := caller(c)
+	canonical, _ := json.Marshal(req)
+	hash := sha256.Sum256(canonical)
+
+	if key != "" {
+		if existing, err := s.DB.GetRefundByIdempotencyKey(ctx, submitter.ID, key); err == nil {
+			s.replayRefund(c, existing, hash[:])
+			return
+		}
+	}
+	order, err := s.DB.GetOrder(ctx, req.OrderID)
+	if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
+		s.fail(c, &refundflow.Error{Kind: refundflow.EUNPROCESSABLE, Code: "unknown_order", Field: "order_id",
+			Message: fmt.Sprintf("order %q is not known; PUT /v1/orders/%s first", req.OrderID, req.OrderID)})
+		return
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	rc, err := s.DB.InsertRefund(ctx, postgres.NewRefund{
+		ID: newID("rf"), Order: order, Reason: policy.Reason(req.Reason), Description: req.Description,
+		Evidence: req.Evidence, SkipRetention: req.SkipRetention, SubmittedBy: submitter.ID,
+		IdempotencyKey: key, RequestHash: hash[:],
+	})
+	if refundflow.ErrorCode(err) == "idempotency_key_used" {
+		// Another request with the same key won the race.
+		if existing, gerr := s.DB.GetRefundByIdempotencyKey(ctx, submitter.ID, key); gerr == nil {
+			s.replayRefund(c, existing, hash[:])
+			return
+		}
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.startRefundWorkflow(ctx, rc, order); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.respondCase(c, http.StatusCreated, rc.ID)
+}
+
+// replayRefund answers a repeated Idempotency-Key: the same case for the
+// same request, 422 for a different one.
+func (s *Server) replayRefund(c *gin.Context, existing *postgres.RefundCase, hash []byte) {
+	if string(existing.RequestHash) != string(hash) {
+		s.fail(c, refundflow.Errorf(refundflow.EUNPROCESSABLE, "idempotency_key_reused",
+			"Idempotency-Key was used for a different request (case %s); use a new key for a new request", existing.ID))
+		return
+	}
+	ctx := c.Request.Context()
+	order, err := s.DB.GetOrder(ctx, existing.OrderID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// The first request may have died between the row and the workflow.
+	if err := s.startRefundWorkflow(ctx, existing, order); err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.respondCase(c, http.StatusOK, existing.ID)
+}
+
+// startRefundWorkflow starts the case's workflow; starting one that runs
+// already is not an error. When the start fails for sure, the row is
+// removed again so the order is not blocked by a case nobody runs.
+func (s *Server) startRefundWorkflow(ctx context.Context, rc *postgres.RefundCase, order *refundflow.Order) error {
+	opts := client.StartWorkflowOptions{
+		ID:                       workflows.RefundWorkflowID(rc.ID),
+		TaskQueue:                workflows.RefundsTaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.RefundStatusKey.ValueSet(string(refundflow.StatusEvaluating)),
+			workflows.RefundReasonKey.ValueSet(string(rc.Reason)),
+			workflows.OrderIDKey.ValueSet(order.ID),
+			workflows.CourseIDKey.ValueSet(order.ProductID),
+			workflows.CurrencyKey.ValueSet(string(order.Currency)),
+			workflows.EscalationLevelKey.ValueSet(1),
+		),
+	}
+	in := workflows.RefundInput{
+		RefundID: rc.ID, SubmittedBy: rc.SubmittedBy, SkipRetention: rc.SkipRetention,
+		OfferWindow: s.Config.OfferWindow, ApprovalSLA: s.Config.ApprovalSLA, AppealWindow: workflows.DefaultAppealWindow,
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.Refund, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err == nil || errors.As(err, &started) {
+		return nil
+	}
+	if _, derr := s.Temporal.DescribeWorkflowExecution(context.WithoutCancel(ctx), opts.ID, ""); derr != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(derr, &nf) {
+			if delErr := s.DB.DeleteUnstartedRefund(context.WithoutCancel(ctx), rc.ID); delErr != nil {
+				s.Logger.Error("could not remove a case whose workflow did not start", "refund", rc.ID, "error", delErr)
+			}
+		}
+	}
+	s.Logger.Error("start refund workflow", "refund", rc.ID, "error", err)
+	return refundflow.Errorf(refundflow.EUNAVAILABLE, "workflow_unavailable", "the case could not be started now; retry with the same Idempotency-Key")
+}
+
+func (s *Server) getRefund(c *gin.Context) {
+	s.respondCase(c, http.StatusOK, c.Param("id"))
+}
+
+func (s *Server) respondCase(c *gin.Context, status int, id string) {
+	rc, err := s.DB.GetRefund(c.Request.Context(), id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(status, s.caseJSON(rc))
+}
+
+// listRefunds serves GET /v1/refunds with filters and a cursor.
+func (s *Server) listRefunds(c *gin.Context) {
+	f := postgres.RefundFilter{
+		Status: refundflow.RefundStatus(c.Query("status")), OrderID: c.Query("order_id"), LearnerID: c.Query("learner_id"), Limit: 50,
+	}
+	var pr refundflow.Problems
+	if f.Status != "" && !f.Status.Valid() {
+		pr.Add("status", "invalid_status", "must be one of evaluating, offered, awaiting_approval, refunding, refunded, retained, rejected, withdrawn, failed")
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			pr.Add("limit", "invalid_limit", "must be a whole number from 1 to 200")
+		}
+		f.Limit = n
+	}
+	if v := c.Query("cursor"); v != "" {
+		at, id, ok := parseCursor(v)
+		if !ok {
+			pr.Add("cursor", "invalid_cursor", "use the next_cursor of a previous page")
+		}
+		f.AfterAt, f.AfterID = &at, id
+	}
+	if err := pr.Err(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	rows, err := s.DB.ListRefunds(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := gin.H{"data": make([]caseSummaryJSON, 0, len(rows)), "next_cursor": nil}
+	items := out["data"].([]caseSummaryJSON)
+	for _, r := range rows {
+		items = append(items, s.caseSummary(r))
+	}
+	out["data"] = items
+	if len(rows) == f.Limit {
+		last := rows[len(rows)-1]
+		out["next_cursor"] = makeCursor(last.CreatedAt, last.ID)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func makeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func parseCursor(s string) (time.Time, string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	ts, id, ok := strings.Cut(string(b), "|")
+	if !ok || id == "" {
+		return time.Time{}, "", false
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	return at, id, err == nil
+}
+
+// --- commands: Temporal updates, answered honestly at once ---
+
+type noteRequest struct {
+	Note string `json:"note"`
+}
+
+type approveRequest struct {
+	Note   string `json:"note"`
+	Amount *int64 `json:"amount"`
+}
+
+type rejectRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) acceptOffer(c *gin.Context) {
+	s.updateCase(c, workflows.AcceptOfferUpdate, workflows.AcceptOfferRequest{OfferID: c.Param("offer_id"), By: learnerActor(c)})
+}
+
+func (s *Server) declineOffer(c *gin.Context) {
+	var req noteRequest
+	if !s.optionalBody(c, &req) {
+		return
+	}
+	s.updateCase(c, workflows.DeclineOfferUpdate, workflows.LearnerRequest{By: learnerActor(c), Note: req.Note})
+}
+
+func (s *Server) appealRefund(c *gin.Context) {
+	var req noteRequest
+	if !s.optionalBody(c, &req) {
+		return
+	}
+	s.updateCase(c, workflows.AppealUpdate, workflows.LearnerRequest{By: learnerActor(c), Note: req.Note})
+}
+
+func (s *Server) withdrawRefund(c *gin.Context) {
+	var req noteRequest
+	if !s.optionalBody(c, &req) {
+		return
+	}
+	s.updateCase(c, workflows.WithdrawUpdate, workflows.LearnerRequest{By: learnerActor(c), Note: req.Note})
+}
+
+func (s *Server) approveRefund(c *gin.Context) {
+	var req approveRequest
+	if !s.optionalBody(c, &req) {
+		return
+	}
+	if len(req.Note) > 2000 {
+		s.fail(c, refundflow.FieldError("note", "too_long", "must be at most 2000 bytes"))
+		return
+	}
+	rc, err := s.DB.GetRefund(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	key := caller(c)
+	approver := workflows.Approver{Actor: refundflow.ActorFor(key)}
+	if limit, ok := key.ApprovalLimit(rc.Currency); ok {
+		approver.Limit = &limit
+	}
+	s.updateCase(c, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: approver, Amount: req.Amount, Note: req.Note})
+}
+
+func (s *Server) rejectRefund(c *gin.Context) {
+	var req rejectRequest
+	if err := decode(c, &req); err != nil {
+		s.fail(c, err)
+		return
+	}
+	switch {
+	case strings.TrimSpace(req.Reason) == "":
+		s.fail(c, refundflow.FieldError("reason", "missing_reason", "a rejection needs a reason the learner can read"))
+		return
+	case len(req.Reason) > 2000:
+		s.fail(c, refundflow.FieldError("reason", "too_long", "must be at most 2000 bytes"))
+		return
+	}
+	s.updateCase(c, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: refundflow.ActorFor(caller(c))}, Reason: req.Reason})
+}
+
+// optionalBody decodes a body that may be empty.
+func (s *Server) optionalBody(c *gin.Context, v any) bool {
+	if c.Request.ContentLength == 0 {
+		return true
+	}
+	if err := decode(c, v); err != nil && refundflow.ErrorCode(err) != "empty_body" {
+		s.fail(c, err)
+		return false
+	}
+	return true
+}
+
+// updateCase sends an update to the case's workflow and answers with the
+// case as the read model holds it afterwards.
+func (s *Server) updateCase(c *gin.Context, name string, arg any) {
+	ctx := c.Request.Context()
+	id := c.Param("id")
+	rc, err := s.DB.GetRefund(ctx, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.RefundWorkflowID(id), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var res workflows.UpdateResult
+	if err == nil {
+		err = handle.Get(ctx, &res)
+	}
+	if err != nil {
+		s.fail(c, s.updateError(rc, err))
+		return
+	}
+	s.respondCase(c, http.StatusOK, id)
+}
+
+// updateError turns a refused or impossible update into the API's error.
+func (s *Server) updateError(rc *postgres.RefundCase, err error) error {
+	if e, ok := workflows.AsRefusal(err); ok {
+		return e
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
+		return refundflow.Errorf(refundflow.ECONFLICT, "case_closed", "case %s is %s and takes no more changes", rc.ID, rc.Status)
+	}
+	return err
+}
+
+// learnerActor is the learner, acting through the platform's key.
+func learnerActor(c *gin.Context) refundflow.Actor {
+	k := caller(c)
+	return refundflow.Actor{Kind: "learner", ID: k.ID, Name: "via " + k.Name}
+}
+
+// --- the case JSON (SPEC 5) ---
+
+type paymentJSON struct {
+	ProviderRefundID string `json:"provider_refund_id"`
+	Status           string `json:"status"`
+	Amount           *int64 `json:"amount"`
+}
+
+type slaJSON struct {
+	DueAt           *time.Time `json:"due_at"`
+	EscalationLevel int        `json:"escalation_level"`
+}
+
+type appealJSON struct {
+	Appealed bool       `json:"appealed"`
+	Until    *time.Time `json:"until"`
+}
+
+type caseJSON struct {
+	ID            string                   `json:"id"`
+	OrderID       string                   `json:"order_id"`
+	LearnerID     string                   `json:"learner_id"`
+	ProductID     string                   `json:"product_id"`
+	Status        refundflow.RefundStatus  `json:"status"`
+	Reason        policy.Reason            `json:"reason"`
+	Description   string                   `json:"description"`
+	Evidence      []string                 `json:"evidence"`
+	SkipRetention bool                     `json:"skip_retention"`
+	Amount        *int64                   `json:"amount"`
+	Currency      string                   `json:"currency"`
+	Decision      *policy.Decision         `json:"decision"`
+	Offers        []refundflow.Offer       `json:"offers"`
+	Approvals     []postgres.Approval      `json:"approvals"`
+	Payment       *paymentJSON             `json:"payment"`
+	SLA           slaJSON                  `json:"sla"`
+	Appeal        appealJSON               `json:"appeal"`
+	Timeline      []postgres.TimelineEntry `json:"timeline"`
+	WorkflowID    string                   `json:"workflow_id"`
+	TemporalUIURL string                   `json:"temporal_ui_url"`
+	CreatedAt     time.Time                `json:"created_at"`
+	UpdatedAt     time.Time                `json:"updated_at"`
+	ClosedAt      *time.Time               `json:"closed_at"`
+}
+
+type caseSummaryJSON struct {
+	ID              string                  `json:"id"`
+	OrderID         string                  `json:"order_id"`
+	LearnerID       string                  `json:"learner_id"`
+	Status          refundflow.RefundStatus `json:"status"`
+	Reason          policy.Reason           `json:"reason"`
+	Amount          *int64                  `json:"amount"`
+	Currency        string                  `json:"currency"`
+	Outcome         string                  `json:"outcome"`
+	Rule            string                  `json:"rule"`
+	EscalationLevel int                     `json:"escalation_level"`
+	SLADueAt        *time.Time              `json:"sla_due_at"`
+	CreatedAt       time.Time               `json:"created_at"`
+	UpdatedAt       time.Time               `json:"updated_at"`
+}
+
+func (s *Server) caseJSON(rc *postgres.RefundCase) caseJSON {
+	out := caseJSON{
+		ID: rc.ID, OrderID: rc.OrderID, LearnerID: rc.LearnerID, ProductID: rc.ProductID, Status: rc.Status,
+		Reason: rc.Reason, Description: rc.Description, Evidence: rc.Evidence, SkipRetention: rc.SkipRetention,
+		Amount: rc.Amount, Currency: string(rc.Currency), Decision: rc.Decision,
+		Offers: nonNilSlice(rc.Offers), Approvals: nonNilSlice(rc.Approvals), Timeline: nonNilSlice(rc.Timeline),
+		SLA:        slaJSON{DueAt: rc.SLADueAt, EscalationLevel: rc.EscalationLevel},
+		Appeal:     appealJSON{Appealed: rc.Appealed, Until: rc.AppealUntil},
+		WorkflowID: workflows.RefundWorkflowID(rc.ID), TemporalUIURL: s.temporalUIURL(workflows.RefundWorkflowID(rc.ID)),
+		CreatedAt: rc.CreatedAt, UpdatedAt: rc.UpdatedAt, ClosedAt: rc.ClosedAt,
+	}
+	if rc.PaymentStatus != "" || rc.ProviderRefundID != "" {
+		out.Payment = &paymentJSON{ProviderRefundID: rc.ProviderRefundID, Status: rc.PaymentStatus, Amount: rc.PaymentAmount}
+	}
+	return out
+}
+
+func (s *Server) caseSummary(rc *postgres.RefundCase) caseSummaryJSON {
+	out := caseSummaryJSON{
+		ID: rc.ID, OrderID: rc.OrderID, LearnerID: rc.LearnerID, Status: rc.Status, Reason: rc.Reason,
+		Amount: rc.Amount, Currency: string(rc.Currency), EscalationLevel: rc.EscalationLevel, SLADueAt: rc.SLADueAt,
+		CreatedAt: rc.CreatedAt, UpdatedAt: rc.UpdatedAt,
+	}
+	if rc.Decision != nil {
+		out.Outcome, out.Rule = string(rc.Decision.Outcome), string(rc.Decision.Rule)
+	}
+	return out
+}
+
+// temporalUIURL opens a workflow (its latest run) in the Temporal UI.
+func (s *Server) temporalUIURL(workflowID string) string {
+	return strings.TrimRight(s.Config.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.Config.TemporalNamespace) +
+		"/workflows/" + url.PathEscape(workflowID)
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

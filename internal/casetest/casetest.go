@@ -1,0 +1,277 @@
+// Package casetest builds the world a refund case runs in, for tests: a
+// migrated PostgreSQL database, the stateful Stripe fake, a platform
+// webhook receiver that verifies signatures, and the real activities wired
+// to them. Workflow tests (time-skipping) and integration tests (a real
+// Temporal server) share it.
+package casetest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/notify"
+	"github.com/refundflow/refundflow/payments"
+	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/stripefake"
+)
+
+// WebhookSecret signs the platform webhooks the receiver accepts.
+const WebhookSecret = "whsec_platform_test"
+
+// World is one test's database, Stripe and platform.
+type World struct {
+	T        testing.TB
+	DB       *postgres.DB
+	Stripe   *stripefake.Server
+	StripeAt string // base URL of the fake
+	Platform *Receiver
+	Acts     *activities.Activities
+}
+
+// New builds a world with a fresh database.
+func New(t testing.TB) *World {
+	t.Helper()
+	db := pgtest.Open(t)
+	if err := db.EnsureDefaultPolicy(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	fake := stripefake.New(stripefake.Options{Seed: 1})
+	stripeSrv := httptest.NewServer(fake)
+	t.Cleanup(func() { stripeSrv.Close(); fake.Close() })
+	platform := NewReceiver(t)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := &World{
+		T: t, DB: db, Stripe: fake, StripeAt: stripeSrv.URL, Platform: platform,
+		Acts: &activities.Activities{
+			DB:       db,
+			Stripe:   payments.New(payments.Config{SecretKey: "sk_test_casetest", APIBase: stripeSrv.URL}),
+			Webhooks: &notify.WebhookSender{URL: platform.URL, Secret: WebhookSecret, Client: &http.Client{Timeout: 5 * time.Second}},
+			Logger:   logger,
+		},
+	}
+	return w
+}
+
+// Product stores a product.
+func (w *World) Product(p refundflow.Product) *refundflow.Product {
+	w.T.Helper()
+	if _, err := w.DB.UpsertProduct(context.Background(), &p); err != nil {
+		w.T.Fatal(err)
+	}
+	return &p
+}
+
+// Order stores an order and seeds its payment at the Stripe fake under the
+// order's PaymentIntent id.
+func (w *World) Order(o refundflow.Order) *refundflow.Order {
+	w.T.Helper()
+	if o.PaymentIntent == "" {
+		o.PaymentIntent = "pi_" + o.ID
+	}
+	if o.LearnerEmail == "" {
+		o.LearnerEmail = o.LearnerID + "@example.com"
+	}
+	if o.Locale == "" {
+		o.Locale = refundflow.LocaleZhCN
+	}
+	if o.Currency == "" {
+		o.Currency = "CNY"
+	}
+	ctx := context.Background()
+	if _, err := w.DB.UpsertOrder(ctx, &o, postgres.PinPolicy); err != nil {
+		w.T.Fatal(err)
+	}
+	product, err := w.DB.GetProduct(ctx, o.ProductID)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	spec := stripefake.PaymentSpec{ID: o.PaymentIntent, Amount: o.Amount, Currency: string(o.Currency), Fee: o.Amount * 3 / 100}
+	if product.CreatorAccount != "" {
+		spec.Destination = product.CreatorAccount
+		spec.ApplicationFeeAmount = o.ApplicationFeeAmount
+	}
+	if _, err := w.Stripe.CreatePayment(spec); err != nil {
+		w.T.Fatal(err)
+	}
+	return &o
+}
+
+// Progress records consumption of an order.
+func (w *World) Progress(orderID string, p refundflow.Progress) {
+	w.T.Helper()
+	if _, err := w.DB.RecordProgress(context.Background(), orderID, p); err != nil {
+		w.T.Fatal(err)
+	}
+}
+
+// Case opens a case in the read model (what POST /v1/refunds does before it
+// starts the workflow) and returns its id.
+func (w *World) Case(id, orderID string, reason policy.Reason, submittedBy string) string {
+	w.T.Helper()
+	ctx := context.Background()
+	order, err := w.DB.GetOrder(ctx, orderID)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	if _, err := w.DB.InsertRefund(ctx, postgres.NewRefund{
+		ID: id, Order: order, Reason: reason, SubmittedBy: submittedBy, RequestHash: []byte(id),
+	}); err != nil {
+		w.T.Fatal(err)
+	}
+	return id
+}
+
+// Refund reads a case back.
+func (w *World) Refund(id string) *postgres.RefundCase {
+	w.T.Helper()
+	c, err := w.DB.GetRefund(context.Background(), id)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return c
+}
+
+// OrderNow reads an order back.
+func (w *World) OrderNow(id string) *refundflow.Order {
+	w.T.Helper()
+	o, err := w.DB.GetOrder(context.Background(), id)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return o
+}
+
+// Events lists the timeline events of a case in order.
+func (w *World) Events(id string) []string {
+	w.T.Helper()
+	var out []string
+	for _, e := range w.Refund(id).Timeline {
+		out = append(out, e.Event)
+	}
+	return out
+}
+
+// LearnerKinds lists the kinds of the in-app messages a learner got, oldest first.
+func (w *World) LearnerKinds(learnerID string) []string {
+	w.T.Helper()
+	msgs, err := w.DB.LearnerMessages(context.Background(), learnerID, nil, "", 100)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	out := make([]string, 0, len(msgs))
+	for i := len(msgs) - 1; i >= 0; i-- {
+		out = append(out, msgs[i].Kind)
+	}
+	return out
+}
+
+// StripeRefundsFor lists the fake's refunds of a PaymentIntent.
+func (w *World) StripeRefundsFor(paymentIntent string) []stripefake.RefundRecord {
+	var out []stripefake.RefundRecord
+	for _, r := range w.Stripe.Snapshot().Refunds {
+		if r.PaymentIntent == paymentIntent {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Money is a CNY amount for readability in tests.
+func Money(yuan int64) int64 { return yuan * 100 }
+
+// Currency is the default test currency.
+const Currency money.Currency = "CNY"
+
+// Receiver is the platform's webhook endpoint: it verifies every
+// signature and keeps the events it accepted.
+type Receiver struct {
+	URL    string
+	mu     sync.Mutex
+	events []ReceivedEvent
+	t      testing.TB
+}
+
+// ReceivedEvent is one verified webhook.
+type ReceivedEvent struct {
+	ID   string          `json:"id"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+// NewReceiver starts a webhook receiver.
+func NewReceiver(t testing.TB) *Receiver {
+	r := &Receiver{t: t}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if err := notify.Verify(WebhookSecret, req.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var ev ReceivedEvent
+		if err := json.Unmarshal(body, &ev); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.mu.Lock()
+		r.events = append(r.events, ev)
+		r.mu.Unlock()
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	r.URL = srv.URL
+	return r
+}
+
+// Events returns the accepted events, deduplicated by id, in arrival order.
+func (r *Receiver) Events() []ReceivedEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	seen := map[string]bool{}
+	var out []ReceivedEvent
+	for _, e := range r.events {
+		if !seen[e.ID] {
+			seen[e.ID] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Types lists the types of the accepted events for one case.
+func (r *Receiver) Types(refundID string) []string {
+	var out []string
+	for _, e := range r.Events() {
+		var d struct {
+			RefundID string `json:"refund_id"`
+		}
+		_ = json.Unmarshal(e.Data, &d)
+		if d.RefundID == refundID {
+			out = append(out, e.Type)
+		}
+	}
+	return out
+}
+
+// Event returns the data of the first event of a type for a case.
+func (r *Receiver) Event(refundID, typ string) map[string]any {
+	for _, e := range r.Events() {
+		var d map[string]any
+		_ = json.Unmarshal(e.Data, &d)
+		if e.Type == typ && d["refund_id"] == refundID {
+			return d
+		}
+	}
+	return nil
+}

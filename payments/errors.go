@@ -1,0 +1,67 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+
+	"github.com/stripe/stripe-go/v76"
+)
+
+// Class says what to do about a failed call.
+type Class int
+
+const (
+	// Ambiguous: the call may or may not have taken effect (timeout, 5xx,
+	// dropped connection). Retry, but first look for a refund already made.
+	Ambiguous Class = iota
+	// RateLimited: Stripe refused before doing anything; retry with backoff
+	// (stripe-go does not retry these itself).
+	RateLimited
+	// Permanent: retrying cannot help (already refunded, disputed, amount too
+	// large, no such payment, bad request, bad key).
+	Permanent
+)
+
+// Classify sorts an error from this package, with a short stable code for
+// logs, metrics and the case timeline.
+func Classify(err error) (Class, string) {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		switch {
+		case se.HTTPStatusCode == http.StatusTooManyRequests && se.Code == stripe.ErrorCodeRateLimit:
+			return RateLimited, "rate_limit"
+		case se.HTTPStatusCode == http.StatusTooManyRequests:
+			return RateLimited, "lock_timeout"
+		case se.Code == stripe.ErrorCodeChargeAlreadyRefunded:
+			return Permanent, "already_refunded"
+		case se.Code == stripe.ErrorCodeChargeDisputed || se.Code == stripe.ErrorCodeRefundDisputedPayment:
+			return Permanent, "disputed"
+		case se.Code == stripe.ErrorCodeAmountTooLarge:
+			return Permanent, "amount_too_large"
+		case se.Code == stripe.ErrorCodeResourceMissing:
+			return Permanent, "no_such_payment"
+		case se.Type == stripe.ErrorTypeIdempotency:
+			// Same key, other parameters: a bug on our side, never a retry.
+			return Permanent, "idempotency_mismatch"
+		case se.HTTPStatusCode == http.StatusConflict:
+			return Ambiguous, "in_flight"
+		case se.HTTPStatusCode >= 500:
+			return Ambiguous, "stripe_5xx"
+		case se.HTTPStatusCode == http.StatusUnauthorized || se.HTTPStatusCode == http.StatusForbidden:
+			return Permanent, "stripe_auth"
+		case se.HTTPStatusCode >= 400:
+			return Permanent, "stripe_" + string(se.Code)
+		}
+	}
+	var dup *DuplicateError
+	if errors.As(err, &dup) {
+		return Permanent, "duplicate_refunds"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+		return Ambiguous, "network"
+	}
+	return Ambiguous, "unknown"
+}

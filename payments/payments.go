@@ -1,0 +1,222 @@
+// Package payments is the Stripe adapter: refunds against a PaymentIntent
+// through stripe-go v76, pointed at real Stripe, stripe-mock or the
+// project's stateful fake (STRIPE_API_BASE).
+//
+// Every create carries the caller's business idempotency key — never
+// stripe-go's random one, which would make a retry look like a new refund —
+// and the case id in metadata, so a refund made by an attempt whose answer
+// was lost can be found again by listing the PaymentIntent's refunds.
+package payments
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Metadata keys written on every refund.
+const (
+	MetaRefundID = "refundflow_refund_id"
+	MetaAttempt  = "refundflow_attempt"
+	MetaOrderID  = "refundflow_order_id"
+)
+
+// Config says which Stripe to talk to.
+type Config struct {
+	SecretKey string
+	// APIBase is a Stripe-compatible server; empty means api.stripe.com.
+	APIBase string
+	// Timeout bounds one HTTP call (30 s when zero).
+	Timeout time.Duration
+	// MaxNetworkRetries is stripe-go's own retry count for network errors,
+	// 409s and 503s (safe: our idempotency key is on every retry).
+	MaxNetworkRetries int64
+	// DisableKeepAlives makes every call a new connection (chaos runs: a
+	// dropped connection is then seen rather than silently resent).
+	DisableKeepAlives bool
+}
+
+// Client makes and reads refunds.
+type Client struct {
+	api *client.API
+}
+
+// New builds a client for cfg.
+func New(cfg Config) *Client {
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DisableKeepAlives = cfg.DisableKeepAlives
+	bc := &stripe.BackendConfig{
+		HTTPClient:        &http.Client{Timeout: timeout, Transport: transport},
+		MaxNetworkRetries: stripe.Int64(cfg.MaxNetworkRetries),
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
+	}
+	if cfg.APIBase != "" {
+		bc.URL = stripe.String(cfg.APIBase)
+	}
+	api := &client.API{}
+	api.Init(cfg.SecretKey, &stripe.Backends{
+		API:     stripe.GetBackendWithConfig(stripe.APIBackend, bc),
+		Connect: stripe.GetBackendWithConfig(stripe.ConnectBackend, bc),
+		Uploads: stripe.GetBackendWithConfig(stripe.UploadsBackend, bc),
+	})
+	return &Client{api: api}
+}
+
+// Refund is the part of a Stripe refund refundflow uses.
+type Refund struct {
+	ID               string            `json:"id"`
+	Status           string            `json:"status"` // pending, requires_action, succeeded, failed, canceled
+	FailureReason    string            `json:"failure_reason,omitempty"`
+	Amount           int64             `json:"amount"`
+	Currency         string            `json:"currency"`
+	PaymentIntent    string            `json:"payment_intent"`
+	Metadata         map[string]string `json:"metadata"`
+	Created          time.Time         `json:"created"`
+	TransferReversal string            `json:"transfer_reversal,omitempty"`
+}
+
+// Terminal reports whether the refund's status will not change any more
+// (succeeded can still fail later, which Stripe reports by webhook).
+func (r Refund) Terminal() bool {
+	switch r.Status {
+	case "succeeded", "failed", "canceled":
+		return true
+	}
+	return false
+}
+
+// CreateRequest is one attempt at refunding a case.
+type CreateRequest struct {
+	PaymentIntent  string
+	Amount         int64
+	IdempotencyKey string
+	RefundID       string
+	OrderID        string
+	Attempt        int
+	// Connect: pull the creator's share back and return the platform fee
+	// proportionally.
+	ReverseTransfer      bool
+	RefundApplicationFee bool
+}
+
+// Create asks Stripe for a refund.
+func (c *Client) Create(ctx context.Context, r CreateRequest) (Refund, error) {
+	if r.IdempotencyKey == "" {
+		return Refund{}, errors.New("payments: an idempotency key is required")
+	}
+	p := &stripe.RefundParams{
+		PaymentIntent: stripe.String(r.PaymentIntent),
+		Amount:        stripe.Int64(r.Amount),
+		Reason:        stripe.String(string(stripe.RefundReasonRequestedByCustomer)),
+		Metadata: map[string]string{
+			MetaRefundID: r.RefundID,
+			MetaAttempt:  strconv.Itoa(r.Attempt),
+			MetaOrderID:  r.OrderID,
+		},
+	}
+	if r.ReverseTransfer {
+		p.ReverseTransfer = stripe.Bool(true)
+	}
+	if r.RefundApplicationFee {
+		p.RefundApplicationFee = stripe.Bool(true)
+	}
+	p.Context = ctx
+	p.SetIdempotencyKey(r.IdempotencyKey)
+	sr, err := c.api.Refunds.New(p)
+	if err != nil {
+		return Refund{}, err
+	}
+	return fromStripe(sr), nil
+}
+
+// Get reads a refund by id.
+func (c *Client) Get(ctx context.Context, id string) (Refund, error) {
+	p := &stripe.RefundParams{}
+	p.Context = ctx
+	sr, err := c.api.Refunds.Get(id, p)
+	if err != nil {
+		return Refund{}, err
+	}
+	return fromStripe(sr), nil
+}
+
+// FindByCase lists the PaymentIntent's refunds and returns the one whose
+// metadata names this case, or nil. More than one would mean money moved
+// twice; that is reported as an error for a person to look at.
+func (c *Client) FindByCase(ctx context.Context, paymentIntent, refundID string) (*Refund, error) {
+	p := &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntent)}
+	p.Context = ctx
+	p.Limit = stripe.Int64(100)
+	var found []Refund
+	it := c.api.Refunds.List(p)
+	for it.Next() {
+		r := fromStripe(it.Refund())
+		if r.Metadata[MetaRefundID] == refundID && r.Status != "failed" && r.Status != "canceled" {
+			found = append(found, r)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return nil, err
+	}
+	switch len(found) {
+	case 0:
+		return nil, nil
+	case 1:
+		return &found[0], nil
+	}
+	return nil, &DuplicateError{RefundID: refundID, Found: found}
+}
+
+// List calls fn for every refund created in [from, to), newest first.
+func (c *Client) List(ctx context.Context, from, to time.Time, fn func(Refund) error) error {
+	p := &stripe.RefundListParams{CreatedRange: &stripe.RangeQueryParams{
+		GreaterThanOrEqual: from.Unix(), LesserThan: to.Unix(),
+	}}
+	p.Context = ctx
+	p.Limit = stripe.Int64(100)
+	it := c.api.Refunds.List(p)
+	for it.Next() {
+		if err := fn(fromStripe(it.Refund())); err != nil {
+			return err
+		}
+	}
+	return it.Err()
+}
+
+// DuplicateError says more than one live refund names the same case.
+type DuplicateError struct {
+	RefundID string
+	Found    []Refund
+}
+
+func (e *DuplicateError) Error() string {
+	return "payments: " + strconv.Itoa(len(e.Found)) + " live Stripe refunds name case " + e.RefundID
+}
+
+func fromStripe(sr *stripe.Refund) Refund {
+	r := Refund{
+		ID:            sr.ID,
+		Status:        string(sr.Status),
+		FailureReason: string(sr.FailureReason),
+		Amount:        sr.Amount,
+		Currency:      string(sr.Currency),
+		Metadata:      sr.Metadata,
+		Created:       time.Unix(sr.Created, 0).UTC(),
+	}
+	if sr.PaymentIntent != nil {
+		r.PaymentIntent = sr.PaymentIntent.ID
+	}
+	if sr.TransferReversal != nil {
+		r.TransferReversal = sr.TransferReversal.ID
+	}
+	return r
+}

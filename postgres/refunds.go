@@ -1,0 +1,378 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres/sqlgen"
+)
+
+// RefundCase is a case as the read model holds it: the row, its offers,
+// approvals and timeline.
+type RefundCase struct {
+	ID               string
+	OrderID          string
+	LearnerID        string
+	ProductID        string
+	Reason           policy.Reason
+	Description      string
+	Evidence         []string
+	SkipRetention    bool
+	SubmittedBy      string
+	IdempotencyKey   string
+	RequestHash      []byte
+	Status           refundflow.RefundStatus
+	Currency         money.Currency
+	Decision         *policy.Decision
+	Amount           *int64
+	EscalationLevel  int
+	SLADueAt         *time.Time
+	OfferExpiresAt   *time.Time
+	AppealUntil      *time.Time
+	Appealed         bool
+	ProviderRefundID string
+	PaymentStatus    string
+	PaymentAmount    *int64
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	ClosedAt         *time.Time
+
+	Offers    []refundflow.Offer
+	Approvals []Approval
+	Timeline  []TimelineEntry
+}
+
+// Approval is one approver's decision on a case.
+type Approval struct {
+	Seq      int              `json:"-"`
+	Action   string           `json:"action"` // approve, reject
+	Approver refundflow.Actor `json:"approver"`
+	Amount   *int64           `json:"amount"`
+	Note     string           `json:"note"`
+	Level    int              `json:"level"`
+	At       time.Time        `json:"at"`
+}
+
+// TimelineEntry is one step of a case: who, when, what.
+type TimelineEntry struct {
+	Seq    int                     `json:"seq"`
+	At     time.Time               `json:"at"`
+	Actor  refundflow.Actor        `json:"actor"`
+	Event  string                  `json:"event"`
+	Status refundflow.RefundStatus `json:"status"`
+	Detail map[string]any          `json:"detail"`
+}
+
+// NewRefund is a request as the API accepted it.
+type NewRefund struct {
+	ID             string
+	Order          *refundflow.Order
+	Reason         policy.Reason
+	Description    string
+	Evidence       []string
+	SkipRetention  bool
+	SubmittedBy    string
+	IdempotencyKey string
+	RequestHash    []byte
+}
+
+// InsertRefund records a new case as "evaluating". It fails with
+// ECONFLICT "refund_in_progress" when the order already has an open case
+// (the error's Field holds that case's id) and with ECONFLICT
+// "idempotency_key_used" when the key was used before.
+func (db *DB) InsertRefund(ctx context.Context, n NewRefund) (*RefundCase, error) {
+	var key *string
+	if n.IdempotencyKey != "" {
+		key = &n.IdempotencyKey
+	}
+	row, err := db.q.InsertRefund(ctx, sqlgen.InsertRefundParams{
+		ID: n.ID, OrderID: n.Order.ID, LearnerID: n.Order.LearnerID, ProductID: n.Order.ProductID,
+		Reason: string(n.Reason), Description: n.Description, Evidence: nonNil(n.Evidence),
+		SkipRetention: n.SkipRetention, SubmittedBy: n.SubmittedBy, IdempotencyKey: key,
+		RequestHash: n.RequestHash, Currency: string(n.Order.Currency),
+	})
+	if err != nil {
+		switch constraintName(err) {
+		case "refunds_one_open_case_per_order":
+			open, gerr := db.q.GetOpenRefundForOrder(ctx, n.Order.ID)
+			if gerr != nil {
+				return nil, gerr
+			}
+			return nil, &refundflow.Error{Kind: refundflow.ECONFLICT, Code: "refund_in_progress", Field: "order_id",
+				Message: fmt.Sprintf("order %s already has an open refund case %s", n.Order.ID, open.ID),
+				Details: []*refundflow.Error{{Kind: refundflow.ECONFLICT, Code: "open_refund_id", Field: "refund_id", Message: open.ID}}}
+		case "refunds_submitted_by_idempotency_key_key":
+			return nil, refundflow.Errorf(refundflow.ECONFLICT, "idempotency_key_used", "Idempotency-Key %q was already used", n.IdempotencyKey)
+		}
+		return nil, fmt.Errorf("insert refund %s: %w", n.ID, err)
+	}
+	return caseFromRow(row)
+}
+
+// GetRefundByIdempotencyKey returns the case a key created, or ENOTFOUND.
+func (db *DB) GetRefundByIdempotencyKey(ctx context.Context, submittedBy, key string) (*RefundCase, error) {
+	row, err := db.q.GetRefundByIdempotencyKey(ctx, sqlgen.GetRefundByIdempotencyKeyParams{SubmittedBy: submittedBy, IdempotencyKey: &key})
+	if err != nil {
+		return nil, notFound(err, "no case for Idempotency-Key %q", key)
+	}
+	return caseFromRow(row)
+}
+
+// DeleteUnstartedRefund removes a case whose workflow never started.
+func (db *DB) DeleteUnstartedRefund(ctx context.Context, id string) error {
+	_, err := db.q.DeleteUnstartedRefund(ctx, id)
+	return err
+}
+
+// GetRefund returns a case with its offers, approvals and timeline.
+func (db *DB) GetRefund(ctx context.Context, id string) (*RefundCase, error) {
+	row, err := db.q.GetRefund(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "refund %q not found", id)
+	}
+	c, err := caseFromRow(row)
+	if err != nil {
+		return nil, err
+	}
+	offers, err := db.q.ListOffers(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range offers {
+		c.Offers = append(c.Offers, offerFromRow(o))
+	}
+	approvals, err := db.q.ListApprovals(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range approvals {
+		c.Approvals = append(c.Approvals, Approval{
+			Seq: int(a.Seq), Action: a.Action, Amount: a.Amount, Note: a.Note, Level: int(a.Level), At: a.At.UTC(),
+			Approver: refundflow.Actor{Kind: "approver", ID: a.ApproverID, Name: a.ApproverName},
+		})
+	}
+	timeline, err := db.q.ListTimeline(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range timeline {
+		e := TimelineEntry{Seq: int(t.Seq), At: t.At.UTC(), Event: t.Event, Status: refundflow.RefundStatus(t.Status)}
+		if err := json.Unmarshal(t.Actor, &e.Actor); err != nil {
+			return nil, fmt.Errorf("refund %s timeline actor: %w", id, err)
+		}
+		if err := json.Unmarshal(t.Detail, &e.Detail); err != nil {
+			return nil, fmt.Errorf("refund %s timeline detail: %w", id, err)
+		}
+		c.Timeline = append(c.Timeline, e)
+	}
+	return c, nil
+}
+
+// RefundFilter narrows a list of cases.
+type RefundFilter struct {
+	Status    refundflow.RefundStatus
+	OrderID   string
+	LearnerID string
+	// After is the (created_at, id) of the last case of the previous page.
+	AfterAt *time.Time
+	AfterID string
+	Limit   int
+}
+
+// ListRefunds returns cases newest first, without offers and timeline.
+func (db *DB) ListRefunds(ctx context.Context, f RefundFilter) ([]*RefundCase, error) {
+	p := sqlgen.ListRefundsParams{MaxRows: int32(f.Limit), CursorAt: f.AfterAt}
+	if f.Status != "" {
+		s := string(f.Status)
+		p.Status = &s
+	}
+	if f.OrderID != "" {
+		p.OrderID = &f.OrderID
+	}
+	if f.LearnerID != "" {
+		p.LearnerID = &f.LearnerID
+	}
+	if f.AfterAt != nil {
+		p.CursorID = &f.AfterID
+	}
+	rows, err := db.q.ListRefunds(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*RefundCase, 0, len(rows))
+	for _, r := range rows {
+		c, err := caseFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func caseFromRow(r sqlgen.Refund) (*RefundCase, error) {
+	c := &RefundCase{
+		ID: r.ID, OrderID: r.OrderID, LearnerID: r.LearnerID, ProductID: r.ProductID,
+		Reason: policy.Reason(r.Reason), Description: r.Description, Evidence: nonNil(r.Evidence),
+		SkipRetention: r.SkipRetention, SubmittedBy: r.SubmittedBy, RequestHash: r.RequestHash,
+		Status: refundflow.RefundStatus(r.Status), Currency: money.Currency(r.Currency), Amount: r.Amount,
+		EscalationLevel: int(r.EscalationLevel), SLADueAt: utcPtr(r.SlaDueAt), OfferExpiresAt: utcPtr(r.OfferExpiresAt),
+		AppealUntil: utcPtr(r.AppealUntil), Appealed: r.Appealed, PaymentAmount: r.PaymentAmount,
+		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utcPtr(r.ClosedAt),
+	}
+	if r.IdempotencyKey != nil {
+		c.IdempotencyKey = *r.IdempotencyKey
+	}
+	if r.ProviderRefundID != nil {
+		c.ProviderRefundID = *r.ProviderRefundID
+	}
+	if r.PaymentStatus != nil {
+		c.PaymentStatus = *r.PaymentStatus
+	}
+	if len(r.Decision) > 0 {
+		var d policy.Decision
+		if err := json.Unmarshal(r.Decision, &d); err != nil {
+			return nil, fmt.Errorf("refund %s decision: %w", r.ID, err)
+		}
+		c.Decision = &d
+	}
+	return c, nil
+}
+
+func offerFromRow(o sqlgen.RefundOffer) refundflow.Offer {
+	out := refundflow.Offer{
+		ID: o.ID, Kind: refundflow.OfferKind(o.Kind), Title: o.Title, Detail: o.Detail,
+		ExpiresAt: o.ExpiresAt.UTC(), ProductID: o.ProductID,
+	}
+	if o.Answer != nil {
+		out.Answer = *o.Answer
+	}
+	return out
+}
+
+// CaseSnapshot is the mutable part of a case as of one workflow step.
+type CaseSnapshot struct {
+	Status           refundflow.RefundStatus `json:"status"`
+	Amount           *int64                  `json:"amount"`
+	EscalationLevel  int                     `json:"escalation_level"`
+	SLADueAt         *time.Time              `json:"sla_due_at"`
+	OfferExpiresAt   *time.Time              `json:"offer_expires_at"`
+	AppealUntil      *time.Time              `json:"appeal_until"`
+	Appealed         bool                    `json:"appealed"`
+	ProviderRefundID string                  `json:"provider_refund_id"`
+	PaymentStatus    string                  `json:"payment_status"`
+	PaymentAmount    *int64                  `json:"payment_amount"`
+	ClosedAt         *time.Time              `json:"closed_at"`
+}
+
+// Step is what one workflow step writes: the timeline entry, the case's
+// snapshot, and whatever the step decided.
+type Step struct {
+	RefundID string
+	Seq      int
+	At       time.Time
+	Actor    refundflow.Actor
+	Event    string
+	Detail   map[string]any
+	Snapshot CaseSnapshot
+	Decision *policy.Decision
+	Approval *Approval
+	// OfferAnswer closes the open offers: AcceptedOffer is the accepted one
+	// ("" when none) and the others get OthersAnswer (declined, expired).
+	OfferAnswer *OfferAnswer
+}
+
+// OfferAnswer is the learner's answer to the retention offer.
+type OfferAnswer struct {
+	AcceptedOffer string
+	OthersAnswer  string
+}
+
+// RecordStep writes a step in one transaction. It is idempotent (a step is
+// keyed by its sequence number) and order-proof (an older step never
+// overwrites the snapshot of a newer one).
+func (db *DB) RecordStep(ctx context.Context, s Step) error {
+	detail, err := json.Marshal(nonNilMap(s.Detail))
+	if err != nil {
+		return err
+	}
+	actor, err := json.Marshal(s.Actor)
+	if err != nil {
+		return err
+	}
+	var decision json.RawMessage
+	if s.Decision != nil {
+		if decision, err = json.Marshal(s.Decision); err != nil {
+			return err
+		}
+	}
+	return db.InTx(ctx, func(q *sqlgen.Queries) error {
+		snap := s.Snapshot
+		_, err := q.RecordRefundStep(ctx, sqlgen.RecordRefundStepParams{
+			ID: s.RefundID, Status: string(snap.Status), Decision: decision, Amount: snap.Amount,
+			EscalationLevel: int32(snap.EscalationLevel), SlaDueAt: snap.SLADueAt, OfferExpiresAt: snap.OfferExpiresAt,
+			AppealUntil: snap.AppealUntil, Appealed: snap.Appealed, ProviderRefundID: emptyNil(snap.ProviderRefundID),
+			PaymentStatus: emptyNil(snap.PaymentStatus), PaymentAmount: snap.PaymentAmount, ClosedAt: snap.ClosedAt,
+			LastSeq: int32(s.Seq), At: s.At,
+		})
+		if err != nil {
+			return fmt.Errorf("record step %d of refund %s: %w", s.Seq, s.RefundID, err)
+		}
+		if err := q.InsertTimelineEntry(ctx, sqlgen.InsertTimelineEntryParams{
+			RefundID: s.RefundID, Seq: int32(s.Seq), At: s.At, Actor: actor, Event: s.Event,
+			Status: string(snap.Status), Detail: detail,
+		}); err != nil {
+			return err
+		}
+		if a := s.Approval; a != nil {
+			if err := q.InsertApproval(ctx, sqlgen.InsertApprovalParams{
+				RefundID: s.RefundID, Seq: int32(s.Seq), Action: a.Action, ApproverID: a.Approver.ID,
+				ApproverName: a.Approver.Name, Amount: a.Amount, Note: a.Note, Level: int32(a.Level), At: s.At,
+			}); err != nil {
+				return err
+			}
+		}
+		if a := s.OfferAnswer; a != nil {
+			if err := q.AnswerOffers(ctx, sqlgen.AnswerOffersParams{
+				RefundID: s.RefundID, AcceptedID: a.AcceptedOffer, OthersAnswer: &a.OthersAnswer, At: &s.At,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// InsertOffers records the offers made on a case (idempotent).
+func (db *DB) InsertOffers(ctx context.Context, refundID string, offers []refundflow.Offer) error {
+	return db.InTx(ctx, func(q *sqlgen.Queries) error {
+		for i, o := range offers {
+			if err := q.InsertOffer(ctx, sqlgen.InsertOfferParams{
+				RefundID: refundID, ID: o.ID, Kind: string(o.Kind), Title: o.Title, Detail: o.Detail,
+				ProductID: o.ProductID, ExpiresAt: o.ExpiresAt, Position: int32(i),
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func emptyNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nonNilMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}

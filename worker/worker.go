@@ -1,0 +1,71 @@
+// Package worker registers refundflow's workflows and activities on their
+// task queues and runs them:
+//
+//   - refunds: the workflows and the read-model activities;
+//   - payments: only the Stripe calls, rate-limited by the Temporal server
+//     (TaskQueueActivitiesPerSecond) across every worker process;
+//   - notifications: email, in-app messages and platform webhooks.
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/workflows"
+)
+
+// Options tunes the workers.
+type Options struct {
+	// StripeRatePerSecond caps Stripe calls for the whole cluster.
+	StripeRatePerSecond float64
+	Logger              *slog.Logger
+}
+
+// Run starts a worker per task queue and blocks until ctx ends, then
+// stops them gracefully: running activities may finish, none are lost.
+func Run(ctx context.Context, c client.Client, a *activities.Activities, o Options) error {
+	ws := New(c, a, o)
+	for i, w := range ws {
+		if err := w.Start(); err != nil {
+			for _, started := range ws[:i] {
+				started.Stop()
+			}
+			return fmt.Errorf("start worker: %w", err)
+		}
+	}
+	o.Logger.Info("workers started", "task_queues", []string{workflows.RefundsTaskQueue, workflows.PaymentsTaskQueue, workflows.NotificationsTaskQueue},
+		"stripe_rate_per_second", o.StripeRatePerSecond)
+	<-ctx.Done()
+	for _, w := range ws {
+		w.Stop()
+	}
+	return nil
+}
+
+// New builds the workers without starting them.
+func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
+	refunds := worker.New(c, workflows.RefundsTaskQueue, worker.Options{})
+	refunds.RegisterWorkflow(workflows.Refund)
+	for _, fn := range []any{a.Evaluate, a.MakeOffers, a.RecordStep, a.ReservePayment, a.SettlePayment} {
+		refunds.RegisterActivity(fn)
+	}
+
+	payments := worker.New(c, workflows.PaymentsTaskQueue, worker.Options{
+		TaskQueueActivitiesPerSecond: o.StripeRatePerSecond,
+		DisableWorkflowWorker:        true,
+	})
+	for _, fn := range []any{a.CreateStripeRefund, a.GetStripeRefund} {
+		payments.RegisterActivity(fn)
+	}
+
+	notifications := worker.New(c, workflows.NotificationsTaskQueue, worker.Options{DisableWorkflowWorker: true})
+	for _, fn := range []any{a.NotifyLearner, a.SendWebhook, a.NotifyStaff} {
+		notifications.RegisterActivity(fn)
+	}
+	return []worker.Worker{refunds, payments, notifications}
+}
