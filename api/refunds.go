@@ -286,7 +286,12 @@ func (s *Server) appealRefund(c *gin.Context) {
 	if !s.optionalBody(c, &req) {
 		return
 	}
-	s.updateCase(c, workflows.AppealUpdate, workflows.LearnerRequest{By: learnerActor(c), Note: req.Note})
+	s.updateCase(c, workflows.AppealUpdate, workflows.LearnerRequest{By: learnerActor(c), Note: req.Note}, func(rc *postgres.RefundCase) error {
+		if rc.Appealed {
+			return refundflow.Errorf(refundflow.ECONFLICT, "appeal_used", "case %s was appealed once already; an appeal is possible once", rc.ID)
+		}
+		return nil
+	})
 }
 
 func (s *Server) withdrawRefund(c *gin.Context) {
@@ -349,14 +354,22 @@ func (s *Server) optionalBody(c *gin.Context, v any) bool {
 }
 
 // updateCase sends an update to the case's workflow and answers with the
-// case as the read model holds it afterwards.
-func (s *Server) updateCase(c *gin.Context, name string, arg any) {
+// case as the read model holds it afterwards. checks refuse early what the
+// read model already rules out (a closed case no longer takes updates, so
+// it cannot explain itself).
+func (s *Server) updateCase(c *gin.Context, name string, arg any, checks ...func(*postgres.RefundCase) error) {
 	ctx := c.Request.Context()
 	id := c.Param("id")
 	rc, err := s.DB.GetRefund(ctx, id)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	for _, check := range checks {
+		if err := check(rc); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflows.RefundWorkflowID(id), UpdateName: name, Args: []any{arg},
