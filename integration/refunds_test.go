@@ -1,0 +1,161 @@
+package integration
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/refundflow/refundflow"
+)
+
+const (
+	platform = refundflow.RolePlatform
+	agent    = refundflow.RoleAgent
+	approver = refundflow.RoleApprover
+	admin    = refundflow.RoleAdmin
+)
+
+// seed pushes a product and an order through the API, as a platform would.
+func (s *stack) seed(orderID string, product map[string]any, amount int64, age time.Duration) {
+	s.t.Helper()
+	pid := product["id"].(string)
+	if code := s.do(platform, "PUT", "/v1/products/"+pid, product, nil); code/100 != 2 {
+		s.t.Fatalf("product: %d", code)
+	}
+	s.world.Stripe.CreatePayment(stripePayment("pi_"+orderID, amount))
+	order := map[string]any{
+		"learner_id": "learner-" + orderID, "learner_email": orderID + "@example.com", "locale": "en",
+		"product_id": pid, "amount": amount, "currency": "CNY",
+		"purchased_at": time.Now().Add(-age).UTC().Format(time.RFC3339), "payment_intent": "pi_" + orderID,
+	}
+	if code := s.do(platform, "PUT", "/v1/orders/"+orderID, order, nil); code/100 != 2 {
+		s.t.Fatalf("order: %d", code)
+	}
+}
+
+func course(id string) map[string]any {
+	return map[string]any{"id": id, "type": "recorded_course", "title": "Course " + id, "lessons_total": 20, "alternatives": []string{}}
+}
+
+func TestReadyWhenPostgresAndTemporalAnswer(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	var body map[string]any
+	if code := s.do("", "GET", "/readyz", nil, &body); code != http.StatusOK || body["ready"] != true {
+		t.Fatalf("readyz %d %v", code, body)
+	}
+}
+
+func TestAutoApprovedCaseIsRefundedThroughTheAPI(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.seed("it-auto", course("c-auto"), 19900, 2*time.Hour)
+
+	var c refundCase
+	code := s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-auto", "reason": "changed_mind"}, &c, "Idempotency-Key", "k-auto")
+	if code != http.StatusCreated {
+		t.Fatalf("POST /v1/refunds: %d", code)
+	}
+	var again refundCase
+	if code := s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-auto", "reason": "changed_mind"}, &again, "Idempotency-Key", "k-auto"); code != http.StatusOK || again.ID != c.ID {
+		t.Fatalf("same key: %d %s", code, again.ID)
+	}
+	if code := s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-auto", "reason": "other"}, nil, "Idempotency-Key", "k-auto"); code != http.StatusUnprocessableEntity {
+		t.Fatalf("same key, other body: %d", code)
+	}
+
+	done := s.waitFor(c.ID, refundflow.StatusRefunded)
+
+	if done.Payment == nil || !strings.HasPrefix(done.Payment.ProviderRefundID, "re_") || done.Payment.Status != "succeeded" {
+		t.Fatalf("payment %+v", done.Payment)
+	}
+	if len(s.world.StripeRefundsFor("pi_it-auto")) != 1 {
+		t.Fatal("not exactly one Stripe refund")
+	}
+	if done.WorkflowID != "refund/"+c.ID || done.TemporalUIURL != "http://127.0.0.1:8233/namespaces/default/workflows/refund%2F"+c.ID {
+		t.Fatalf("workflow %s %s", done.WorkflowID, done.TemporalUIURL)
+	}
+	for _, e := range []string{"evaluated", "auto_approved", "payment_requested", "refunded"} {
+		if !slices.Contains(done.events(), e) {
+			t.Fatalf("timeline %v lacks %s", done.events(), e)
+		}
+	}
+	var page struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	if code := s.do(approver, "GET", "/v1/refunds?status=refunded", nil, &page); code != http.StatusOK || len(page.Data) != 1 {
+		t.Fatalf("list: %d %v", code, page)
+	}
+	var msgs struct {
+		Data []struct{ Kind string } `json:"data"`
+	}
+	s.do(platform, "GET", "/v1/learners/learner-it-auto/messages", nil, &msgs)
+	if len(msgs.Data) != 2 || msgs.Data[0].Kind != "refunded" {
+		t.Fatalf("learner messages %+v", msgs)
+	}
+	s.waitForClosed(done.WorkflowID)
+	s.saveHistory(done.WorkflowID, "refund-auto-approved")
+}
+
+func TestHumanApprovedCaseIsRefundedThroughTheAPI(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.seed("it-human", course("c-human"), 29900, 20*24*time.Hour)
+
+	var c refundCase
+	if code := s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-human", "reason": "quality_issue", "evidence": []string{"https://example.com/shot.png"}}, &c); code != http.StatusCreated {
+		t.Fatalf("POST: %d", code)
+	}
+	if code := s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-human", "reason": "quality_issue"}, nil); code != http.StatusConflict {
+		t.Fatalf("second case for the order: %d", code)
+	}
+	s.waitFor(c.ID, refundflow.StatusAwaitingApproval)
+	if code := s.do(agent, "POST", "/v1/refunds/"+c.ID+"/approve", map[string]any{}, nil); code != http.StatusForbidden {
+		t.Fatalf("agent approve: %d", code)
+	}
+	var errBody map[string]map[string]any
+	if code := s.do(approver, "POST", "/v1/refunds/"+c.ID+"/approve", map[string]any{"amount": 99999}, &errBody); code != http.StatusUnprocessableEntity || errBody["error"]["code"] != "amount_exceeds_refundable" {
+		t.Fatalf("too much: %d %v", code, errBody)
+	}
+	var approved refundCase
+	if code := s.do(approver, "POST", "/v1/refunds/"+c.ID+"/approve", map[string]any{"note": "checked the lessons"}, &approved); code != http.StatusOK {
+		t.Fatalf("approve: %d", code)
+	}
+	if approved.Status != refundflow.StatusRefunding && approved.Status != refundflow.StatusRefunded {
+		t.Fatalf("after approve: %s", approved.Status)
+	}
+	s.waitFor(c.ID, refundflow.StatusRefunded)
+	if code := s.do(approver, "POST", "/v1/refunds/"+c.ID+"/approve", map[string]any{}, &errBody); code != http.StatusConflict {
+		t.Fatalf("approving a refunded case: %d %v", code, errBody)
+	}
+	s.waitForClosed("refund/" + c.ID)
+	s.saveHistory("refund/"+c.ID, "refund-human-approved")
+}
+
+func TestAcceptedOfferThroughTheAPI(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	p := course("c-offer")
+	p["alternatives"] = []string{"c-other"}
+	s.do(platform, "PUT", "/v1/products/c-other", course("c-other"), nil)
+	s.seed("it-offer", p, 19900, 3*24*time.Hour)
+
+	var c refundCase
+	s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-offer", "reason": "not_as_expected"}, &c)
+	offered := s.waitFor(c.ID, refundflow.StatusOffered)
+	if len(offered.Offers) == 0 || offered.Offers[0].Kind != "switch_course" {
+		t.Fatalf("offers %+v", offered.Offers)
+	}
+	var retained refundCase
+	if code := s.do(platform, "POST", "/v1/refunds/"+c.ID+"/offers/"+offered.Offers[0].ID+"/accept", nil, &retained); code != http.StatusOK || retained.Status != refundflow.StatusRetained {
+		t.Fatalf("accept: %d %s", code, retained.Status)
+	}
+	if len(s.world.StripeRefundsFor("pi_it-offer")) != 0 {
+		t.Fatal("money moved for a retained learner")
+	}
+	s.waitForClosed("refund/" + c.ID)
+	if ev := s.world.Platform.Event(c.ID, "offer.accepted"); ev == nil {
+		t.Fatalf("platform heard %v", s.world.Platform.Types(c.ID))
+	}
+	s.saveHistory("refund/"+c.ID, "refund-offer-accepted")
+}
