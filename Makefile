@@ -11,7 +11,7 @@ dev: bin/stripe-mock
 
 ## test: every test, against a throwaway PostgreSQL and in-process Temporal servers
 test: vet
-	$(GO) run ./cmd/withpg -- $(GO) test -count=1 ./...
+	$(GO) run ./cmd/withpg -- $(GO) test -count=1 -timeout 20m ./...
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
