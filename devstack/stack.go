@@ -107,7 +107,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		defer stop()
-		cfg.StripeSecretKey = "sk_test_refundflow_dev"
+		cfg.StripeSecretKey = "sk_test_123" // stripe-mock accepts only test keys of this shape
 		cfg.StripeAPIBase = "http://" + addr
 	}
 	if err := cfg.Validate(); err != nil {
@@ -171,8 +171,14 @@ func startStripeMock(o Options) (addr string, stop func(), err error) {
 	if err != nil {
 		return "", nil, err
 	}
+	tlsPort, err := pgcluster.FreePort()
+	if err != nil {
+		return "", nil, err
+	}
 	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(o.StripeMock, "-http-addr", addr)
+	// Both listeners on loopback: left alone, stripe-mock also serves HTTPS
+	// on every interface.
+	cmd := exec.Command(o.StripeMock, "-http-addr", addr, "-https-addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort)))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	logFile, err := os.Create(filepath.Join(o.DataDir, "stripe-mock.log"))
 	if err != nil {
