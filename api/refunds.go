@@ -311,17 +311,12 @@ func (s *Server) approveRefund(c *gin.Context) {
 		s.fail(c, refundflow.FieldError("note", "too_long", "must be at most 2000 bytes"))
 		return
 	}
-	rc, err := s.DB.GetRefund(c.Request.Context(), c.Param("id"))
+	rc, err := s.ApproveRefund(c.Request.Context(), caller(c), c.Param("id"), req.Amount, req.Note)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	key := caller(c)
-	approver := workflows.Approver{Actor: refundflow.ActorFor(key)}
-	if limit, ok := key.ApprovalLimit(rc.Currency); ok {
-		approver.Limit = &limit
-	}
-	s.updateCase(c, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: approver, Amount: req.Amount, Note: req.Note})
+	c.JSON(http.StatusOK, s.caseJSON(rc))
 }
 
 func (s *Server) rejectRefund(c *gin.Context) {
@@ -330,15 +325,12 @@ func (s *Server) rejectRefund(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	switch {
-	case strings.TrimSpace(req.Reason) == "":
-		s.fail(c, refundflow.FieldError("reason", "missing_reason", "a rejection needs a reason the learner can read"))
-		return
-	case len(req.Reason) > 2000:
-		s.fail(c, refundflow.FieldError("reason", "too_long", "must be at most 2000 bytes"))
+	rc, err := s.RejectRefund(c.Request.Context(), caller(c), c.Param("id"), req.Reason)
+	if err != nil {
+		s.fail(c, err)
 		return
 	}
-	s.updateCase(c, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: refundflow.ActorFor(caller(c))}, Reason: req.Reason})
+	c.JSON(http.StatusOK, s.caseJSON(rc))
 }
 
 // optionalBody decodes a body that may be empty.
@@ -354,21 +346,28 @@ func (s *Server) optionalBody(c *gin.Context, v any) bool {
 }
 
 // updateCase sends an update to the case's workflow and answers with the
-// case as the read model holds it afterwards. checks refuse early what the
-// read model already rules out (a closed case no longer takes updates, so
-// it cannot explain itself).
+// case as the read model holds it afterwards.
 func (s *Server) updateCase(c *gin.Context, name string, arg any, checks ...func(*postgres.RefundCase) error) {
-	ctx := c.Request.Context()
-	id := c.Param("id")
-	rc, err := s.DB.GetRefund(ctx, id)
+	rc, err := s.commandCase(c.Request.Context(), c.Param("id"), name, arg, checks...)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	c.JSON(http.StatusOK, s.caseJSON(rc))
+}
+
+// commandCase sends an update to a case's workflow and returns the case as
+// the read model holds it afterwards. checks refuse early what the read
+// model already rules out (a closed case no longer takes updates, so it
+// cannot explain itself).
+func (s *Server) commandCase(ctx context.Context, id, name string, arg any, checks ...func(*postgres.RefundCase) error) (*postgres.RefundCase, error) {
+	rc, err := s.DB.GetRefund(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	for _, check := range checks {
 		if err := check(rc); err != nil {
-			s.fail(c, err)
-			return
+			return nil, err
 		}
 	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -380,10 +379,42 @@ func (s *Server) updateCase(c *gin.Context, name string, arg any, checks ...func
 		err = handle.Get(ctx, &res)
 	}
 	if err != nil {
-		s.fail(c, s.updateError(rc, err))
-		return
+		return nil, s.updateError(rc, err)
 	}
-	s.respondCase(c, http.StatusOK, id)
+	return s.DB.GetRefund(ctx, id)
+}
+
+// ApproveRefund approves a case as the key's holder (the console uses it;
+// the HTTP route is approveRefund). Above the key's own limit for the
+// case's currency the case waits for a second approver.
+func (s *Server) ApproveRefund(ctx context.Context, key *refundflow.APIKey, id string, amount *int64, note string) (*postgres.RefundCase, error) {
+	rc, err := s.DB.GetRefund(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	approver := workflows.Approver{Actor: refundflow.ActorFor(key)}
+	if limit, ok := key.ApprovalLimit(rc.Currency); ok {
+		approver.Limit = &limit
+	}
+	return s.commandCase(ctx, id, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: approver, Amount: amount, Note: note})
+}
+
+// RejectRefund rejects a case with a reason the learner reads.
+func (s *Server) RejectRefund(ctx context.Context, key *refundflow.APIKey, id, reason string) (*postgres.RefundCase, error) {
+	if err := checkRejectReason(reason); err != nil {
+		return nil, err
+	}
+	return s.commandCase(ctx, id, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: refundflow.ActorFor(key)}, Reason: reason})
+}
+
+func checkRejectReason(reason string) error {
+	switch {
+	case strings.TrimSpace(reason) == "":
+		return refundflow.FieldError("reason", "missing_reason", "a rejection needs a reason the learner can read")
+	case len(reason) > 2000:
+		return refundflow.FieldError("reason", "too_long", "must be at most 2000 bytes")
+	}
+	return nil
 }
 
 // updateError turns a refused or impossible update into the API's error.

@@ -34,6 +34,8 @@ type Server struct {
 	PinPolicy postgres.PolicyPinner
 	// Now is the clock (tests move it).
 	Now func() time.Time
+	// Console, when set, is served under /console (package console).
+	Console http.Handler
 }
 
 // Handler builds the router.
@@ -61,6 +63,10 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", serveOpenAPI)
+	if s.Console != nil {
+		r.Any("/console/*path", gin.WrapH(s.Console))
+		r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/") })
+	}
 
 	const (
 		platform = refundflow.RolePlatform
@@ -86,6 +92,12 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/learners/:id/messages", s.authenticate(platform), s.learnerMessages)
 	v1.POST("/outages", s.authenticate(admin), s.postOutage)
 	v1.GET("/outages/:id", s.authenticate(admin), s.getOutage)
+	v1.GET("/policies/:name", s.authenticate(admin), s.getPolicy)
+	v1.PUT("/policies/:name", s.authenticate(admin), s.putPolicy)
+	v1.POST("/policies/evaluate", s.authenticate(agent, admin), s.evaluatePolicy)
+	v1.POST("/policies/simulate", s.authenticate(admin), s.simulatePolicy)
+	v1.GET("/calendars/:name", s.authenticate(agent, admin), s.getCalendar)
+	v1.PUT("/calendars/:name", s.authenticate(admin), s.putCalendar)
 	return r
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/console"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
@@ -123,6 +124,11 @@ func (a *App) RunAPI(ctx context.Context, ready func(addr string)) error {
 		return err
 	}
 	srv := &api.Server{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger, Registry: a.Registry, PinPolicy: postgres.PinPolicy}
+	srv.Console = (&console.Server{
+		DB: a.DB, Commands: srv, TemporalUIURL: a.Config.TemporalUIURL, Namespace: a.Config.TemporalNamespace,
+		// Without SMTP the emails stay in the sink; the console shows them.
+		DevOutbox: a.Config.SMTPURL == "", Logger: a.Logger,
+	}).Handler()
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

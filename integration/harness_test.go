@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -297,4 +298,22 @@ func (s *stack) waitForClosed(workflowID string) {
 	if err := s.app.Temporal.GetWorkflow(ctx, workflowID, "").Get(ctx, nil); err != nil {
 		s.t.Fatalf("workflow %s: %v", workflowID, err)
 	}
+}
+
+// doRaw sends a raw body with the given headers and returns the status.
+func (s *stack) doRaw(method, path, body string, headers ...string) int {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.api+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -151,10 +151,7 @@ func (db *DB) GetRefund(ctx context.Context, id string) (*RefundCase, error) {
 		return nil, err
 	}
 	for _, a := range approvals {
-		c.Approvals = append(c.Approvals, Approval{
-			Seq: int(a.Seq), Action: a.Action, Amount: a.Amount, Note: a.Note, Level: int(a.Level), At: a.At.UTC(),
-			Approver: refundflow.Actor{Kind: "approver", ID: a.ApproverID, Name: a.ApproverName},
-		})
+		c.Approvals = append(c.Approvals, approvalFromRow(a))
 	}
 	timeline, err := db.q.ListTimeline(ctx, id)
 	if err != nil {
@@ -242,6 +239,13 @@ func caseFromRow(r sqlgen.Refund) (*RefundCase, error) {
 		c.Decision = &d
 	}
 	return c, nil
+}
+
+func approvalFromRow(a sqlgen.RefundApproval) Approval {
+	return Approval{
+		Seq: int(a.Seq), Action: a.Action, Amount: a.Amount, Note: a.Note, Level: int(a.Level), At: a.At.UTC(),
+		Approver: refundflow.Actor{Kind: "approver", ID: a.ApproverID, Name: a.ApproverName},
+	}
 }
 
 func offerFromRow(o sqlgen.RefundOffer) refundflow.Offer {

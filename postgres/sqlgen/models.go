@@ -27,6 +27,13 @@ type Calendar struct {
 	UpdatedAt  time.Time
 }
 
+type ConsoleSession struct {
+	TokenHash []byte
+	KeyID     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 type Email struct {
 	ID        string
 	ToAddress string

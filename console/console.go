@@ -1,0 +1,99 @@
+// Package console is the web console where approvers, support agents,
+// finance and ops work: server-rendered pages (html/template, every asset
+// embedded, no CDN) in zh-CN and en under /console, signed in with an API
+// key. A page shows only what the key's role may see and do; commands go
+// through the same code as the HTTP API (Commands), so the console can do
+// nothing the API would refuse.
+package console
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/postgres"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Commands are the state changes the console can ask for; *api.Server
+// implements them with the API's own validation.
+type Commands interface {
+	ApproveRefund(ctx context.Context, key *refundflow.APIKey, id string, amount *int64, note string) (*postgres.RefundCase, error)
+	RejectRefund(ctx context.Context, key *refundflow.APIKey, id, reason string) (*postgres.RefundCase, error)
+}
+
+// Server serves the console.
+type Server struct {
+	DB       *postgres.DB
+	Commands Commands
+	// TemporalUIURL and Namespace build the links into the Temporal UI.
+	TemporalUIURL string
+	Namespace     string
+	// DevOutbox shows the email sink's messages (dev stack only).
+	DevOutbox bool
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	pages *pages
+}
+
+const (
+	agent    = refundflow.RoleAgent
+	approver = refundflow.RoleApprover
+	admin    = refundflow.RoleAdmin
+)
+
+// Handler builds the console's routes, all under /console.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.pages = mustParsePages()
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFiles, "static")
+	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /console/signin", s.signinPage)
+	mux.HandleFunc("POST /console/signin", s.signin)
+	mux.HandleFunc("POST /console/lang", s.setLanguage)
+	mux.Handle("POST /console/signout", s.auth(nil, s.signout))
+	mux.Handle("GET /console/{$}", s.auth(nil, s.home))
+	mux.Handle("GET /console/queue", s.auth(roles(agent, approver, admin), s.queue))
+	mux.Handle("GET /console/refunds/{id}", s.auth(roles(agent, approver, admin), s.casePage))
+	mux.Handle("POST /console/refunds/{id}/approve", s.auth(roles(approver, admin), s.approve))
+	mux.Handle("POST /console/refunds/{id}/reject", s.auth(roles(approver, admin), s.reject))
+	if s.DevOutbox {
+		mux.Handle("GET /console/outbox", s.auth(roles(agent, approver, admin), s.outbox))
+	}
+	// Forms are only accepted from the console's own pages: the browser's
+	// Fetch Metadata and Origin say where a request comes from.
+	protection := http.NewCrossOriginProtection()
+	return securityHeaders(protection.Handler(mux))
+}
+
+// securityHeaders keeps the pages from being framed, sniffed or made to
+// run anything but our own script.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func roles(rs ...refundflow.Role) []refundflow.Role { return rs }
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, _ *session) {
+	http.Redirect(w, r, "/console/queue", http.StatusSeeOther)
+}

@@ -1,0 +1,91 @@
+package console
+
+// catalog holds every text of the console in both languages. Keys are
+// snake_case; a missing key shows itself, so it is caught in review.
+var catalog = map[string][2]string{ // en, zh-CN
+	"app_name":               {"refundflow console", "refundflow 控制台"},
+	"signin":                 {"Sign in", "登录"},
+	"signin_help":            {"Sign in with your API key. Approvers, agents and admins have their own keys.", "请使用您的 API 密钥登录。审批人、客服和管理员各有自己的密钥。"},
+	"api_key":                {"API key", "API 密钥"},
+	"invalid_key":            {"That key is unknown or revoked.", "该密钥无效或已被撤销。"},
+	"platform_key":           {"Platform keys are for the platform's backend, not for the console.", "平台密钥仅供平台后端调用，不能登录控制台。"},
+	"signout":                {"Sign out", "退出"},
+	"signed_in_as":           {"Signed in as", "当前用户"},
+	"language":               {"中文", "English"},
+	"nav_queue":              {"Approval queue", "审批队列"},
+	"nav_outbox":             {"Outbox (dev)", "邮件发件箱（开发）"},
+	"queue_title":            {"Cases waiting for approval", "待审批的退款"},
+	"queue_empty":            {"Nothing is waiting for approval.", "当前没有待审批的退款。"},
+	"case":                   {"Case", "案件"},
+	"order":                  {"Order", "订单"},
+	"reason":                 {"Reason", "原因"},
+	"decision":               {"Decision", "决定"},
+	"rule":                   {"Rule", "规则"},
+	"amount":                 {"Amount", "金额"},
+	"amount_minor":           {"Amount (minor units)", "金额（分）"},
+	"amount_to_set":          {"to be set by you", "由您确定"},
+	"deadline":               {"Deadline", "审批时限"},
+	"level":                  {"Level", "级别"},
+	"approvals":              {"Approvals", "审批记录"},
+	"needs_second":           {"approved by %s — needs a second approver", "%s 已批准，还需第二位审批人"},
+	"approve":                {"Approve", "批准"},
+	"reject":                 {"Reject", "拒绝"},
+	"note":                   {"Note", "备注"},
+	"reject_reason":          {"Reason the learner will read", "拒绝原因（学员可见）"},
+	"read_only":              {"Agents see the queue; approvers decide.", "客服可查看队列，由审批人决定。"},
+	"done_approved":          {"Case %s approved: the money is on its way.", "案件 %s 已批准，正在退款。"},
+	"done_approval_recorded": {"Your approval of case %s is recorded; it is above your limit, so a second approver must agree.", "您对案件 %s 的批准已记录；金额超过您的权限，还需第二位审批人同意。"},
+	"done_rejected":          {"Case %s rejected; the learner may appeal once.", "案件 %s 已拒绝，学员可以申诉一次。"},
+	"refused":                {"Not done", "未完成"},
+	"overdue":                {"overdue", "已超时"},
+	"open_in_temporal":       {"Open the workflow in the Temporal UI", "在 Temporal UI 中查看工作流"},
+	"status":                 {"Status", "状态"},
+	"facts":                  {"Facts", "事实"},
+	"learner":                {"Learner", "学员"},
+	"product":                {"Product", "商品"},
+	"paid":                   {"Paid", "实付"},
+	"refunded_so_far":        {"Refunded so far", "已退金额"},
+	"purchased_at":           {"Purchased", "购买时间"},
+	"payment_intent":         {"PaymentIntent", "支付单号"},
+	"consumption":            {"Consumption", "学习进度"},
+	"watched":                {"watched", "已观看"},
+	"lessons":                {"lessons", "课时"},
+	"sessions":               {"sessions attended", "出席直播"},
+	"explanation":            {"Explanation", "说明"},
+	"arrival":                {"Expected arrival", "预计到账"},
+	"offers":                 {"Retention offers", "挽留方案"},
+	"no_offers":              {"No offer was made.", "未提供挽留方案。"},
+	"answer":                 {"Answer", "答复"},
+	"payment":                {"Payment", "退款支付"},
+	"stripe_refund":          {"Stripe refund", "Stripe 退款单"},
+	"no_payment":             {"No money has moved.", "尚未发生资金变动。"},
+	"timeline":               {"Timeline", "时间线"},
+	"when":                   {"When", "时间"},
+	"who":                    {"Who", "操作人"},
+	"what":                   {"What", "事件"},
+	"sla":                    {"Approval SLA", "审批时限"},
+	"appealed":               {"appealed", "已申诉"},
+	"outbox_title":           {"Emails the dev stack kept (no SMTP_URL)", "开发环境保留的邮件（未配置 SMTP_URL）"},
+	"outbox_empty":           {"No email yet.", "还没有邮件。"},
+	"to":                     {"To", "收件人"},
+	"subject":                {"Subject", "主题"},
+	"forbidden":              {"Not allowed", "无权访问"},
+	"forbidden_role":         {"Your key's role may not see or do this.", "您的密钥角色无权查看或执行此操作。"},
+	"bad_form_token":         {"The form expired; go back, reload and try again.", "表单已失效，请返回并刷新后重试。"},
+	"not_found":              {"Not found", "未找到"},
+	"case_not_found":         {"There is no such case.", "没有这个案件。"},
+	"error":                  {"Something went wrong", "出错了"},
+	"internal":               {"It has been logged; try again in a moment.", "已记录错误，请稍后重试。"},
+	"back":                   {"Back to the queue", "返回审批队列"},
+}
+
+func translate(lang, key string) string {
+	t, ok := catalog[key]
+	if !ok {
+		return key
+	}
+	if lang == "zh-CN" {
+		return t[1]
+	}
+	return t[0]
+}

@@ -1,0 +1,182 @@
+package console
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/money"
+)
+
+// pages holds one template set per page: the layout plus the page.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+func mustParsePages() *pages {
+	funcs := template.FuncMap{
+		"money": func(amount any, c money.Currency) string {
+			switch v := amount.(type) {
+			case int64:
+				return money.Format(v, c)
+			case *int64:
+				if v == nil {
+					return "–"
+				}
+				return money.Format(*v, c)
+			}
+			return fmt.Sprint(amount)
+		},
+		"mul100": func(f float64) float64 { return f * 100 },
+		"rfc3339": func(t any) string {
+			switch v := t.(type) {
+			case time.Time:
+				return v.UTC().Format(time.RFC3339)
+			case *time.Time:
+				if v != nil {
+					return v.UTC().Format(time.RFC3339)
+				}
+			}
+			return ""
+		},
+	}
+	names, err := fs.Glob(templateFiles, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" {
+			continue
+		}
+		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", n))
+		p.byName[base] = t
+	}
+	return p
+}
+
+// view is what every page template gets.
+type view struct {
+	Page    string
+	Lang    string
+	Session *session
+	CSRF    string
+	Path    string
+	Nav     []navItem
+	Data    any
+	Now     time.Time
+	loc     *time.Location
+}
+
+type navItem struct {
+	Href, Label string
+	Active      bool
+}
+
+// T translates a message key into the page's language.
+func (v view) T(key string) string { return translate(v.Lang, key) }
+
+// When shows an instant in the page's time zone (Beijing time in Chinese).
+func (v view) When(t any) string {
+	var tt time.Time
+	switch x := t.(type) {
+	case time.Time:
+		tt = x
+	case *time.Time:
+		if x == nil {
+			return "–"
+		}
+		tt = *x
+	default:
+		return ""
+	}
+	return tt.In(v.loc).Format("2006-01-02 15:04 MST")
+}
+
+// Role reports whether the signed-in key has one of the roles.
+func (v view) Role(rs ...string) bool {
+	if v.Session == nil {
+		return false
+	}
+	for _, r := range rs {
+		if string(v.Session.key.Role) == r {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) nav(sess *session, current string) []navItem {
+	items := []struct {
+		href, label string
+		roles       []refundflow.Role
+		show        bool
+	}{
+		{"/console/queue", "nav_queue", roles(agent, approver, admin), true},
+		{"/console/outbox", "nav_outbox", roles(agent, approver, admin), s.DevOutbox},
+	}
+	var out []navItem
+	for _, it := range items {
+		if it.show && sess.can(it.roles...) {
+			out = append(out, navItem{Href: it.href, Label: it.label, Active: strings.HasPrefix(current, it.href)})
+		}
+	}
+	return out
+}
+
+// render writes a page; sess is nil on pages shown before sign-in.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, sess *session, status int, page string, data any) {
+	t, ok := s.pages.byName[page]
+	if !ok {
+		http.Error(w, "no such page", http.StatusInternalServerError)
+		return
+	}
+	v := view{Page: page, Lang: language(r), Session: sess, Path: r.URL.Path, Data: data, Now: s.Now(), loc: time.UTC}
+	if v.Lang == "zh-CN" {
+		v.loc = shanghai
+	}
+	if sess != nil {
+		v.CSRF = sess.csrf()
+		v.Nav = s.nav(sess, r.URL.Path)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, v); err != nil {
+		s.Logger.Error("console page", "page", page, "error", err)
+		http.Error(w, "page error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type errorPage struct {
+	Title, Message string
+}
+
+type signinPage struct {
+	Error string
+}
+
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.Logger.Error("console request failed", "path", r.URL.Path, "error", err)
+	s.render(w, r, nil, http.StatusInternalServerError, "error", errorPage{Title: "error", Message: "internal"})
+}
+
+var shanghai = mustLoad("Asia/Shanghai")
+
+func mustLoad(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}

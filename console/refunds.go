@@ -1,0 +1,144 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/postgres"
+)
+
+type queuePage struct {
+	Cases   []*postgres.RefundCase
+	Flash   string // a message key
+	FlashID string
+	Error   string // a refusal's text, in the API's words
+}
+
+// queue lists the cases waiting for approval, the most urgent deadline first.
+func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess *session) {
+	cases, err := s.DB.ApprovalQueue(r.Context(), 200)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	s.render(w, r, sess, http.StatusOK, "queue", queuePage{Cases: cases, Flash: q.Get("done"), FlashID: q.Get("case"), Error: q.Get("error")})
+}
+
+type casePage struct {
+	Case          *postgres.RefundCase
+	Order         *refundflow.Order
+	Product       *refundflow.Product
+	Progress      refundflow.Progress
+	TemporalUIURL string
+}
+
+func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	c, err := s.DB.GetRefund(ctx, r.PathValue("id"))
+	if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
+		s.render(w, r, sess, http.StatusNotFound, "error", errorPage{Title: "not_found", Message: "case_not_found"})
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	order, err := s.DB.GetOrder(ctx, c.OrderID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	product, err := s.DB.GetProduct(ctx, c.ProductID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	progress, err := s.DB.GetProgress(ctx, c.OrderID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, sess, http.StatusOK, "case", casePage{
+		Case: c, Order: order, Product: product, Progress: progress,
+		TemporalUIURL: strings.TrimRight(s.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.Namespace) + "/workflows/" + url.PathEscape("refund/"+c.ID),
+	})
+}
+
+func (s *Server) approve(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.PathValue("id")
+	var amount *int64
+	if v := strings.TrimSpace(r.PostFormValue("amount")); v != "" {
+		n, err := parseAmount(v)
+		if err != nil {
+			s.backToQueue(w, r, id, "", err)
+			return
+		}
+		amount = &n
+	}
+	c, err := s.Commands.ApproveRefund(r.Context(), sess.key, id, amount, r.PostFormValue("note"))
+	if err != nil {
+		s.backToQueue(w, r, id, "", err)
+		return
+	}
+	done := "approved"
+	if c.Status == refundflow.StatusAwaitingApproval {
+		done = "approval_recorded"
+	}
+	s.backToQueue(w, r, id, done, nil)
+}
+
+func (s *Server) reject(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.PathValue("id")
+	if _, err := s.Commands.RejectRefund(r.Context(), sess.key, id, r.PostFormValue("reason")); err != nil {
+		s.backToQueue(w, r, id, "", err)
+		return
+	}
+	s.backToQueue(w, r, id, "rejected", nil)
+}
+
+// backToQueue answers a form post by sending the browser back to the
+// queue (post/redirect/get) with what happened.
+func (s *Server) backToQueue(w http.ResponseWriter, r *http.Request, id, done string, err error) {
+	q := url.Values{"case": {id}}
+	if err != nil {
+		var e *refundflow.Error
+		if !errors.As(err, &e) {
+			s.serverError(w, r, err)
+			return
+		}
+		q.Set("error", e.Error())
+	} else {
+		q.Set("done", done)
+	}
+	http.Redirect(w, r, "/console/queue?"+q.Encode(), http.StatusSeeOther)
+}
+
+// parseAmount reads the amount field, which is in minor units (fen,
+// cents) like everywhere else in refundflow: digits only, so a typed
+// decimal point is refused rather than guessed at.
+func parseAmount(v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, refundflow.FieldError("amount", "invalid_amount", "the amount is a positive whole number of minor units (fen, cents)")
+	}
+	return n, nil
+}
+
+type outboxPage struct {
+	Emails []*postgres.EmailRecord
+}
+
+// outbox shows the email sink: every email the dev stack would have sent.
+func (s *Server) outbox(w http.ResponseWriter, r *http.Request, sess *session) {
+	emails, err := s.DB.Emails(r.Context(), 100)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, sess, http.StatusOK, "outbox", outboxPage{Emails: emails})
+}
