@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -97,6 +98,20 @@ func TestAutoApprovedCaseIsRefundedThroughTheAPI(t *testing.T) {
 	}
 	s.waitForClosed(done.WorkflowID)
 	s.saveHistory(done.WorkflowID, "refund-auto-approved")
+
+	// /metrics carries the API's own metrics and the Temporal SDK's.
+	resp, err := http.Get(s.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`refundflow_http_request_duration_seconds_count{method="POST",route="/v1/refunds",status="201"}`,
+		`temporal_activity_execution_latency_seconds_count{activity_type="CreateStripeRefund"`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestHumanApprovedCaseIsRefundedThroughTheAPI(t *testing.T) {
