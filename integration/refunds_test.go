@@ -89,6 +89,8 @@ func TestAutoApprovedCaseIsRefundedThroughTheAPI(t *testing.T) {
 	if code := s.do(approver, "GET", "/v1/refunds?status=refunded", nil, &page); code != http.StatusOK || len(page.Data) != 1 {
 		t.Fatalf("list: %d %v", code, page)
 	}
+	// The case completes only once its notifications are out.
+	s.waitForClosed(done.WorkflowID)
 	var msgs struct {
 		Data []struct{ Kind string } `json:"data"`
 	}
@@ -96,7 +98,6 @@ func TestAutoApprovedCaseIsRefundedThroughTheAPI(t *testing.T) {
 	if len(msgs.Data) != 2 || msgs.Data[0].Kind != "refunded" {
 		t.Fatalf("learner messages %+v", msgs)
 	}
-	s.waitForClosed(done.WorkflowID)
 	s.saveHistory(done.WorkflowID, "refund-auto-approved")
 
 	// /metrics carries the API's own metrics and the Temporal SDK's.
