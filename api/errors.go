@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/refundflow/refundflow"
 )
@@ -57,7 +58,10 @@ func statusOf(kind refundflow.Kind) int {
 func (s *Server) fail(c *gin.Context, err error) {
 	var e *refundflow.Error
 	if !errors.As(err, &e) {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		if unavailable(err) {
+			s.Logger.Warn("a dependency is unavailable", "method", c.Request.Method, "route", c.FullPath(), "error", err)
+			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "temporal_unavailable", "the workflow service is unavailable; retry shortly")
+		} else if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "timeout", "the request timed out; it is safe to retry")
 		} else {
 			s.Logger.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "error", err)
@@ -69,4 +73,13 @@ func (s *Server) fail(c *gin.Context, err error) {
 		body.Error.Details = append(body.Error.Details, detailsJSON{Code: d.Code, Field: d.Field, Message: d.Error()})
 	}
 	c.AbortWithStatusJSON(statusOf(e.Kind), body)
+}
+
+// unavailable reports whether Temporal could not be reached or did not
+// answer in time: the request was fine, the caller may retry.
+func unavailable(err error) bool {
+	var u *serviceerror.Unavailable
+	var d *serviceerror.DeadlineExceeded
+	var r *serviceerror.ResourceExhausted
+	return errors.As(err, &u) || errors.As(err, &d) || errors.As(err, &r)
 }

@@ -74,7 +74,7 @@ func (s *Server) Handler() http.Handler {
 		approver = refundflow.RoleApprover
 		admin    = refundflow.RoleAdmin
 	)
-	v1 := r.Group("/v1")
+	v1 := r.Group("/v1", checkPathParams)
 	v1.PUT("/products/:id", s.authenticate(platform), s.putProduct)
 	v1.GET("/products/:id", s.authenticate(platform, agent, approver, admin), s.getProduct)
 	v1.PUT("/orders/:id", s.authenticate(platform), s.putOrder)
@@ -99,6 +99,19 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/calendars/:name", s.authenticate(agent, admin), s.getCalendar)
 	v1.PUT("/calendars/:name", s.authenticate(admin), s.putCalendar)
 	return r
+}
+
+// checkPathParams refuses a path whose ids are not well-formed before
+// anything looks them up (an id that is not even UTF-8 never reaches
+// PostgreSQL).
+func checkPathParams(c *gin.Context) {
+	for _, p := range c.Params {
+		if !refundflow.ValidID(p.Value) {
+			c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: errorJSON{
+				Code: "invalid_id", Field: p.Key, Message: p.Key + ": must be 1 to 128 characters of A-Z a-z 0-9 - _ . :", Details: []detailsJSON{}}})
+			return
+		}
+	}
 }
 
 func (s *Server) healthz(c *gin.Context) {
