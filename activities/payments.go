@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -32,67 +34,161 @@ func (a *Activities) ReservePayment(ctx context.Context, in ReserveInput) (*post
 // only on the rate-limited payments task queue.
 //
 // Exactly once: every call carries the attempt's idempotency key; and when
-// this is not the activity's first try — the previous one may have reached
-// Stripe and lost the answer (timeout, 5xx, a crash), or may be older than
-// Stripe's 24 h key window — it first lists the PaymentIntent's refunds and
-// adopts the one whose metadata names this case.
+// an earlier call may have reached Stripe — this is not the activity's
+// first try (the previous one may have made the refund and lost the
+// answer: a timeout, a 5xx, a crash), or the key is old enough that
+// Stripe may have forgotten it (a workflow reset, a queue down for a day)
+// — it first lists the PaymentIntent's refunds and adopts the one whose
+// metadata names this case.
 func (a *Activities) CreateStripeRefund(ctx context.Context, att postgres.PaymentAttempt) (payments.Refund, error) {
-	if activity.GetInfo(ctx).Attempt > 1 {
+	defer heartbeat(ctx)()
+	if a.mayHaveReachedStripe(ctx, att) {
 		found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID)
 		if err != nil {
-			return payments.Refund{}, stripeError(err)
+			return payments.Refund{}, stripeError(ctx, err)
 		}
 		if found != nil {
 			a.Logger.Info("adopted an existing Stripe refund", "refund", att.RefundID, "stripe_refund", found.ID)
 			return *found, nil
 		}
 	}
+	// An attempt reserved before ReservedAt was recorded may have used its
+	// key with the unexpanded parameters.
+	legacy := att.ReservedAt.IsZero()
 	r, err := a.Stripe.Create(ctx, payments.CreateRequest{
 		PaymentIntent: att.PaymentIntent, Amount: att.Amount, IdempotencyKey: att.IdempotencyKey,
 		RefundID: att.RefundID, OrderID: att.OrderID, Attempt: att.Attempt,
-		ReverseTransfer: att.ReverseTransfer, RefundApplicationFee: att.RefundApplicationFee,
+		ReverseTransfer: att.ReverseTransfer, RefundApplicationFee: att.RefundApplicationFee, Unexpanded: legacy,
 	})
+	if err == nil && legacy {
+		r, err = a.Stripe.Get(ctx, r.ID)
+	}
 	if err != nil {
-		return payments.Refund{}, stripeError(err)
+		return payments.Refund{}, stripeError(ctx, err)
 	}
 	return r, nil
+}
+
+// mayHaveReachedStripe reports whether a refund for att may exist already
+// although this call has not made it. Half of Stripe's key window leaves a
+// wide margin before the key stops protecting a repeated create.
+func (a *Activities) mayHaveReachedStripe(ctx context.Context, att postgres.PaymentAttempt) bool {
+	return activity.GetInfo(ctx).Attempt > 1 || a.now().Sub(att.ReservedAt) >= payments.KeyWindow/2
 }
 
 // GetStripeRefund reads a refund's current status (the polling fallback
 // while waiting for a webhook).
 func (a *Activities) GetStripeRefund(ctx context.Context, id string) (payments.Refund, error) {
+	defer heartbeat(ctx)()
 	r, err := a.Stripe.Get(ctx, id)
 	if err != nil {
-		return payments.Refund{}, stripeError(err)
+		return payments.Refund{}, stripeError(ctx, err)
 	}
 	return r, nil
 }
 
+// heartbeat reports the activity alive every third of its heartbeat
+// timeout until the returned function is called. A worker killed in the
+// middle of a Stripe call is then noticed within that timeout, not the
+// start-to-close timeout, and the retry — which adopts what the dead
+// worker made — starts soon.
+func heartbeat(ctx context.Context) (stop func()) {
+	every := activity.GetInfo(ctx).HeartbeatTimeout / 3
+	if every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// ErrStripeRateLimited is a 429 from Stripe: retried after a backoff the
+// activity chooses itself.
+const ErrStripeRateLimited = "stripe_rate_limited"
+
 // stripeError makes permanent Stripe refusals non-retryable, with the
-// class code as the error's detail; everything else is retried by Temporal
-// with backoff (429s included, which stripe-go does not retry itself).
-func stripeError(err error) error {
+// class code as the error's detail. 429s are retried after an exponential,
+// jittered delay (stripe-go does not retry them, and a burst of cases
+// must not come back in lockstep); everything else is retried by Temporal
+// with the activity's backoff.
+func stripeError(ctx context.Context, err error) error {
 	class, code := payments.Classify(err)
-	if class == payments.Permanent {
+	switch class {
+	case payments.Permanent:
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("stripe refused: %v", err), ErrPaymentPermanent, err, code)
+	case payments.RateLimited:
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("stripe rate limit (%s): %v", code, err), ErrStripeRateLimited,
+			temporal.ApplicationErrorOptions{Cause: err, Details: []any{code}, NextRetryDelay: rateLimitBackoff(activity.GetInfo(ctx).Attempt)})
 	}
 	return fmt.Errorf("stripe (%s): %w", code, err)
 }
 
-// SettleInput records where an attempt ended.
+// rateLimitBackoff is 1 s doubling per try up to a minute, of which the
+// second half is random.
+func rateLimitBackoff(attempt int32) time.Duration {
+	d := min(time.Second<<min(max(attempt-1, 0), 6), time.Minute)
+	return d/2 + rand.N(d/2+1)
+}
+
+// SettleInput records where an attempt ended, with what Stripe reported
+// about the refund for the ledger.
 type SettleInput struct {
 	RefundID         string
 	Attempt          int
 	Status           string
 	ProviderRefundID string
 	FailureReason    string
+	// From the Stripe refund (see payments.Refund).
+	ProviderCreated        time.Time
+	TransferReversal       int64
+	ApplicationFeeRefunded int64
+	ChargeFee              int64
 }
 
-// SettlePayment moves the held amount to refunded, or releases it.
+// SettlePayment moves the held amount to refunded, or releases it, and
+// books the ledger in the same transaction.
 func (a *Activities) SettlePayment(ctx context.Context, in SettleInput) (*postgres.PaymentAttempt, error) {
-	att, err := a.DB.SettlePayment(ctx, in.RefundID, in.Attempt, in.Status, in.ProviderRefundID, in.FailureReason)
+	att, err := a.DB.SettlePayment(ctx, postgres.Settlement{
+		RefundID: in.RefundID, Attempt: in.Attempt, Status: in.Status, ProviderRefundID: in.ProviderRefundID,
+		FailureReason: in.FailureReason, ProviderCreated: in.ProviderCreated, TransferReversal: in.TransferReversal,
+		ApplicationFeeRefunded: in.ApplicationFeeRefunded, ChargeFee: in.ChargeFee,
+	})
 	if err != nil {
 		return nil, refusal(err)
 	}
 	return att, nil
+}
+
+// ReverseInput names a refund Stripe failed after it had succeeded.
+type ReverseInput struct {
+	RefundID         string
+	ProviderRefundID string
+	FailureReason    string
+	// At is when the workflow learnt of it (its clock).
+	At time.Time
+}
+
+// ReverseRefundBooking undoes the booking of a refund that failed after it
+// succeeded: refunded amount, ledger and case status, once. Until the
+// case has booked the refund it fails retryably (see
+// postgres.ReverseFailedRefund).
+func (a *Activities) ReverseRefundBooking(ctx context.Context, in ReverseInput) (*postgres.Reversal, error) {
+	rev, err := a.DB.ReverseFailedRefund(ctx, in.RefundID, in.ProviderRefundID, in.FailureReason, in.At)
+	if err != nil {
+		return nil, refusal(err)
+	}
+	return rev, nil
 }

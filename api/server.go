@@ -98,6 +98,11 @@ func (s *Server) Handler() http.Handler {
 	v1.POST("/policies/simulate", s.authenticate(admin), s.simulatePolicy)
 	v1.GET("/calendars/:name", s.authenticate(agent, admin), s.getCalendar)
 	v1.PUT("/calendars/:name", s.authenticate(admin), s.putCalendar)
+	v1.POST("/webhooks/stripe", s.stripeWebhook) // verified by Stripe's signature, not a key
+	v1.GET("/reports/refunds", s.authenticate(approver, admin), s.refundsReport)
+	v1.GET("/reports/ledger", s.authenticate(approver, admin), s.ledgerReport)
+	v1.GET("/reports/reconciliation", s.authenticate(approver, admin), s.reconciliationReport)
+	v1.POST("/reports/reconciliation/run", s.authenticate(admin), s.runReconciliation)
 	return r
 }
 

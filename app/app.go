@@ -27,6 +27,7 @@ import (
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/temporalclient"
 	"github.com/refundflow/refundflow/worker"
+	"github.com/refundflow/refundflow/workflows"
 )
 
 // App holds the shared dependencies of the API and the worker.
@@ -108,6 +109,9 @@ func splitFrom(raw string) (string, string, error) {
 // RunWorker runs the Temporal workers until ctx ends.
 func (a *App) RunWorker(ctx context.Context) error {
 	if err := a.DB.EnsureDefaultPolicy(ctx); err != nil {
+		return err
+	}
+	if err := workflows.EnsureReconcileSchedule(ctx, a.Temporal); err != nil {
 		return err
 	}
 	acts, err := a.Activities()

@@ -71,6 +71,11 @@ func New(cfg Config) *Client {
 	return &Client{api: api}
 }
 
+// KeyWindow is how long Stripe promises to remember an idempotency key.
+// Past it, the same key may create a second refund, so a caller that may
+// have reached Stripe before must look for its refund first (FindByCase).
+const KeyWindow = 24 * time.Hour
+
 // Refund is the part of a Stripe refund refundflow uses.
 type Refund struct {
 	ID               string            `json:"id"`
@@ -82,6 +87,35 @@ type Refund struct {
 	Metadata         map[string]string `json:"metadata"`
 	Created          time.Time         `json:"created"`
 	TransferReversal string            `json:"transfer_reversal,omitempty"`
+
+	// What the ledger needs besides the amount (read through expand[]):
+	// the creator's share this refund pulled back (reverse_transfer), how
+	// much of the charge's application fee has been returned so far, all
+	// refunds together (refund_application_fee; Stripe links a fee refund
+	// to the fee, not to the refund), and Stripe's processing fee on the
+	// charge, which a refund does not return.
+	TransferReversalAmount int64 `json:"transfer_reversal_amount,omitempty"`
+	ApplicationFeeRefunded int64 `json:"application_fee_refunded,omitempty"`
+	ChargeFee              int64 `json:"charge_fee,omitempty"`
+}
+
+// RefundID is the case a refund was made for (its metadata), or "" for a
+// refund made outside refundflow, e.g. by hand in the Stripe dashboard.
+func (r Refund) RefundID() string { return r.Metadata[MetaRefundID] }
+
+// expansions make one read return everything the ledger needs.
+var expansions = []string{"transfer_reversal", "charge.balance_transaction", "charge.application_fee"}
+
+func expand(p *stripe.Params, prefix string) {
+	for _, e := range expansions {
+		p.AddExpand(prefix + e)
+	}
+}
+
+func expandList(p *stripe.ListParams) {
+	for _, e := range expansions {
+		p.AddExpand("data." + e)
+	}
 }
 
 // Terminal reports whether the refund's status will not change any more
@@ -92,6 +126,25 @@ func (r Refund) Terminal() bool {
 		return true
 	}
 	return false
+}
+
+// Progress orders a refund's statuses the way Stripe moves them
+// (requires_action, pending, succeeded, then failed or canceled; a
+// succeeded refund can still fail, a failed one never succeeds). Webhooks
+// come late and out of order: one whose status is not further along than
+// what is known already is old news.
+func Progress(status string) int {
+	switch status {
+	case "requires_action":
+		return 1
+	case "pending":
+		return 2
+	case "succeeded":
+		return 3
+	case "failed", "canceled":
+		return 4
+	}
+	return 0
 }
 
 // CreateRequest is one attempt at refunding a case.
@@ -106,6 +159,11 @@ type CreateRequest struct {
 	// proportionally.
 	ReverseTransfer      bool
 	RefundApplicationFee bool
+	// Unexpanded sends the create as refundflow sent it before it read the
+	// ledger's figures in the same call: Stripe refuses a key reused with
+	// other parameters, so a key first used that way keeps that form (the
+	// figures then need a Get).
+	Unexpanded bool
 }
 
 // Create asks Stripe for a refund.
@@ -130,6 +188,9 @@ func (c *Client) Create(ctx context.Context, r CreateRequest) (Refund, error) {
 		p.RefundApplicationFee = stripe.Bool(true)
 	}
 	p.Context = ctx
+	if !r.Unexpanded {
+		expand(&p.Params, "")
+	}
 	p.SetIdempotencyKey(r.IdempotencyKey)
 	sr, err := c.api.Refunds.New(p)
 	if err != nil {
@@ -142,6 +203,7 @@ func (c *Client) Create(ctx context.Context, r CreateRequest) (Refund, error) {
 func (c *Client) Get(ctx context.Context, id string) (Refund, error) {
 	p := &stripe.RefundParams{}
 	p.Context = ctx
+	expand(&p.Params, "")
 	sr, err := c.api.Refunds.Get(id, p)
 	if err != nil {
 		return Refund{}, err
@@ -156,6 +218,7 @@ func (c *Client) FindByCase(ctx context.Context, paymentIntent, refundID string)
 	p := &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntent)}
 	p.Context = ctx
 	p.Limit = stripe.Int64(100)
+	expandList(&p.ListParams)
 	var found []Refund
 	it := c.api.Refunds.List(p)
 	for it.Next() {
@@ -183,6 +246,7 @@ func (c *Client) List(ctx context.Context, from, to time.Time, fn func(Refund) e
 	}}
 	p.Context = ctx
 	p.Limit = stripe.Int64(100)
+	expandList(&p.ListParams)
 	it := c.api.Refunds.List(p)
 	for it.Next() {
 		if err := fn(fromStripe(it.Refund())); err != nil {
@@ -190,6 +254,38 @@ func (c *Client) List(ctx context.Context, from, to time.Time, fn func(Refund) e
 		}
 	}
 	return it.Err()
+}
+
+// Page is one page of a list, newest first.
+type Page struct {
+	Refunds []Refund
+	HasMore bool
+}
+
+// ListPage reads up to limit refunds created in [from, to), older than the
+// refund startingAfter ("" = from the newest): one call, so that a caller
+// on the rate-limited task queue spends one request per page.
+func (c *Client) ListPage(ctx context.Context, from, to time.Time, startingAfter string, limit int) (Page, error) {
+	p := &stripe.RefundListParams{CreatedRange: &stripe.RangeQueryParams{
+		GreaterThanOrEqual: from.Unix(), LesserThan: to.Unix(),
+	}}
+	p.Context = ctx
+	p.Limit = stripe.Int64(int64(limit))
+	p.Single = true
+	if startingAfter != "" {
+		p.StartingAfter = stripe.String(startingAfter)
+	}
+	expandList(&p.ListParams)
+	it := c.api.Refunds.List(p)
+	var page Page
+	for it.Next() {
+		page.Refunds = append(page.Refunds, fromStripe(it.Refund()))
+	}
+	if err := it.Err(); err != nil {
+		return Page{}, err
+	}
+	page.HasMore = it.Meta().HasMore
+	return page, nil
 }
 
 // DuplicateError says more than one live refund names the same case.
@@ -217,6 +313,15 @@ func fromStripe(sr *stripe.Refund) Refund {
 	}
 	if sr.TransferReversal != nil {
 		r.TransferReversal = sr.TransferReversal.ID
+		r.TransferReversalAmount = sr.TransferReversal.Amount
+	}
+	if ch := sr.Charge; ch != nil {
+		if ch.BalanceTransaction != nil {
+			r.ChargeFee = ch.BalanceTransaction.Fee
+		}
+		if ch.ApplicationFee != nil {
+			r.ApplicationFeeRefunded = ch.ApplicationFee.AmountRefunded
+		}
 	}
 	return r
 }

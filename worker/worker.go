@@ -50,22 +50,30 @@ func Run(ctx context.Context, c client.Client, a *activities.Activities, o Optio
 // New builds the workers without starting them.
 func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 	refunds := worker.New(c, workflows.RefundsTaskQueue, worker.Options{})
-	refunds.RegisterWorkflow(workflows.Refund)
-	for _, fn := range []any{a.Evaluate, a.MakeOffers, a.RecordStep, a.ReservePayment, a.SettlePayment} {
-		refunds.RegisterActivity(fn)
-	}
+	// The refund case, and the reversal of a refund that failed after it
+	// succeeded (SPEC 4.5, 4.6).
+	register(refunds, []any{workflows.Refund, workflows.RefundFailedAfterSuccess},
+		a.Evaluate, a.MakeOffers, a.RecordStep, a.ReservePayment, a.SettlePayment, a.ReverseRefundBooking)
+	// Reconciliation with Stripe (SPEC 4.7).
+	register(refunds, []any{workflows.Reconcile}, a.StartReconciliation, a.FinishReconciliation)
 
+	// Only Stripe calls run here: the server holds them to the rate.
 	payments := worker.New(c, workflows.PaymentsTaskQueue, worker.Options{
 		TaskQueueActivitiesPerSecond: o.StripeRatePerSecond,
 		DisableWorkflowWorker:        true,
 	})
-	for _, fn := range []any{a.CreateStripeRefund, a.GetStripeRefund} {
-		payments.RegisterActivity(fn)
-	}
+	register(payments, nil, a.CreateStripeRefund, a.GetStripeRefund, a.ReconcileStripePage, a.ReconcileLedgerSide)
 
 	notifications := worker.New(c, workflows.NotificationsTaskQueue, worker.Options{DisableWorkflowWorker: true})
-	for _, fn := range []any{a.NotifyLearner, a.SendWebhook, a.NotifyStaff} {
-		notifications.RegisterActivity(fn)
-	}
+	register(notifications, nil, a.NotifyLearner, a.SendWebhook, a.NotifyStaff)
 	return []worker.Worker{refunds, payments, notifications}
+}
+
+func register(w worker.Worker, workflowFuncs []any, activityFuncs ...any) {
+	for _, wf := range workflowFuncs {
+		w.RegisterWorkflow(wf)
+	}
+	for _, fn := range activityFuncs {
+		w.RegisterActivity(fn)
+	}
 }

@@ -22,6 +22,19 @@ func TicketWorkflowID(ticketID string) string { return "ticket/" + ticketID }
 // OutageWorkflowID is the workflow id of the remediation of outage id.
 func OutageWorkflowID(outageID string) string { return "outage/" + outageID }
 
+// RefundFailedWorkflowID is the workflow id that reverses a case's Stripe
+// refund that failed after it succeeded.
+func RefundFailedWorkflowID(refundID, providerRefundID string) string {
+	return "refund/" + refundID + "/failed/" + providerRefundID
+}
+
+// ReconcileWorkflowID names a reconciliation run (the daily schedule
+// appends the time to it).
+func ReconcileWorkflowID(name string) string { return "reconcile/" + name }
+
+// ReconcileScheduleID is the daily reconciliation's Temporal Schedule.
+const ReconcileScheduleID = "reconcile-daily"
+
 // Custom search attributes (SPEC 3). Ops filter cases in the Temporal UI
 // with them; they hold ids, statuses and amounts only, never personal data.
 var (

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -13,6 +14,10 @@ import (
 	"github.com/refundflow/refundflow/postgres"
 )
 
+// stripeHeartbeatTimeout is how soon a Stripe call whose worker died is
+// tried again.
+const stripeHeartbeatTimeout = 20 * time.Second
+
 // stripePollInterval is how often a pending Stripe refund is read again
 // when no webhook has said how it ended.
 const stripePollInterval = 30 * time.Minute
@@ -23,10 +28,12 @@ const stripePollInterval = 30 * time.Minute
 //  1. reserve: the attempt and its idempotency key are written, and the
 //     amount held as in flight on the order, before Stripe is called;
 //  2. create: the Stripe refund, on the rate-limited payments queue, with
-//     that key (after an ambiguous failure the activity first adopts a
-//     refund it may already have made);
+//     that key (after an ambiguous failure, or with a key old enough for
+//     Stripe to have forgotten it, the activity first adopts a refund it
+//     may already have made; 429s wait and retry, refusals end it);
 //  3. wait: a pending refund waits for Stripe's webhook, or a poll;
-//  4. settle: the hold becomes refunded, or is released if Stripe failed.
+//  4. settle: the hold becomes refunded and is booked on the ledger, in
+//     one transaction, or is released if Stripe failed.
 func (r *refundCase) refundThroughStripe(ctx workflow.Context) bool {
 	const attempt = 1
 	var att postgres.PaymentAttempt
@@ -53,24 +60,41 @@ func (r *refundCase) refundThroughStripe(ctx workflow.Context) bool {
 		sr = r.awaitStripe(ctx, sr)
 		r.state.PaymentStatus = sr.Status
 	}
-	r.settle(ctx, activities.SettleInput{RefundID: r.in.RefundID, Attempt: attempt, Status: sr.Status, ProviderRefundID: sr.ID, FailureReason: sr.FailureReason})
+	r.settle(ctx, settlement(r.in.RefundID, attempt, sr))
 	if sr.Status != "succeeded" {
 		r.paymentFailed(ctx, "stripe_"+sr.Status, errors.New(sr.FailureReason))
 		return false
 	}
 	r.state.Status = refundflow.StatusRefunded
-	r.step(ctx, stepSpec{actor: refundflow.Actor{Kind: "stripe"}, event: "refunded", detail: map[string]any{"stripe_refund": sr.ID, "amount": sr.Amount}})
+	detail := map[string]any{"stripe_refund": sr.ID, "amount": sr.Amount}
+	if sr.TransferReversalAmount > 0 {
+		detail["transfer_reversal"] = sr.TransferReversalAmount // the creator's share pulled back
+	}
+	r.step(ctx, stepSpec{actor: refundflow.Actor{Kind: "stripe"}, event: "refunded", detail: detail})
 	return true
+}
+
+// settlement is where an attempt ended, with what the ledger needs from
+// the Stripe refund.
+func settlement(refundID string, attempt int, sr payments.Refund) activities.SettleInput {
+	return activities.SettleInput{
+		RefundID: refundID, Attempt: attempt, Status: sr.Status, ProviderRefundID: sr.ID, FailureReason: sr.FailureReason,
+		ProviderCreated: sr.Created, TransferReversal: sr.TransferReversalAmount,
+		ApplicationFeeRefunded: sr.ApplicationFeeRefunded, ChargeFee: sr.ChargeFee,
+	}
 }
 
 // awaitStripe waits for a pending refund to end: Stripe's webhook arrives
 // as a signal; without one, the refund is read again every so often.
+// Webhooks may come twice or out of order: one that would move the refund
+// back (pending after requires_action moved on, say) is an old one and
+// changes nothing.
 func (r *refundCase) awaitStripe(ctx workflow.Context, sr payments.Refund) payments.Refund {
 	for !sr.Terminal() {
 		var update StripeRefundUpdate
 		got, _ := r.stripeUpdates.ReceiveWithTimeout(ctx, stripePollInterval, &update)
 		switch {
-		case got && update.ProviderRefundID == sr.ID:
+		case got && update.ProviderRefundID == sr.ID && payments.Progress(update.Status) > payments.Progress(sr.Status):
 			sr.Status, sr.FailureReason = update.Status, update.FailureReason
 		case !got:
 			var polled payments.Refund
@@ -111,14 +135,72 @@ func failureCode(err error) string {
 
 // paymentsCtx runs Stripe calls on the payments queue, whose rate the
 // Temporal server limits. They are retried until they succeed or Stripe
-// refuses for good: money is never silently dropped.
+// refuses for good: money is never silently dropped. They heartbeat, so a
+// worker that dies in the middle of a call is replaced within the
+// heartbeat timeout.
 func (r *refundCase) paymentsCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           PaymentsTaskQueue,
 		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    stripeHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 			NonRetryableErrorTypes: []string{activities.ErrPaymentPermanent, activities.ErrBusinessRefusal},
 		},
 	})
+}
+
+// RefundFailedInput names a refund that Stripe reported failed.
+type RefundFailedInput struct {
+	RefundID         string
+	ProviderRefundID string
+	FailureReason    string
+	EventID          string
+}
+
+// RefundFailedAfterSuccess handles a refund that Stripe fails after it
+// succeeded (a closed card, say), whose case's workflow booked it and may
+// have closed since: once the case has booked the refund, the booking is
+// reversed — the order's refunded amount, the ledger, the case's status —
+// and finance, the platform and the learner are told. It reports whether
+// there was anything to reverse (a refund that failed before it was booked
+// is the case workflow's to handle).
+func RefundFailedAfterSuccess(ctx workflow.Context, in RefundFailedInput) (bool, error) {
+	var acts *activities.Activities
+	reverseCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:              RefundsTaskQueue,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 7 * 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			// Retried while the case has not booked the refund yet.
+			InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
+		},
+	})
+	var rev postgres.Reversal
+	err := workflow.ExecuteActivity(reverseCtx, acts.ReverseRefundBooking, activities.ReverseInput{
+		RefundID: in.RefundID, ProviderRefundID: in.ProviderRefundID, FailureReason: in.FailureReason, At: workflow.Now(ctx),
+	}).Get(ctx, &rev)
+	if err != nil || !rev.Reversed {
+		return false, err
+	}
+	// The same delivery options as the case's own notices.
+	notifyCtx := (&refundCase{}).notifyCtx(ctx)
+	notices := []workflow.Future{
+		workflow.ExecuteActivity(notifyCtx, acts.NotifyStaff, activities.StaffNotice{
+			ID: noticeID(in.RefundID, rev.Seq, "refund_failed"), Audience: "finance", Kind: "refund_failed", RefundID: in.RefundID,
+		}),
+		workflow.ExecuteActivity(notifyCtx, acts.SendWebhook, activities.WebhookEvent{
+			ID: fmt.Sprintf("evt_%s_%d_%s", in.RefundID, rev.Seq, "refund.failed"), Type: "refund.failed", RefundID: in.RefundID,
+		}),
+		workflow.ExecuteActivity(notifyCtx, acts.NotifyLearner, activities.LearnerNotice{
+			ID: noticeID(in.RefundID, rev.Seq, "failed"), RefundID: in.RefundID, Kind: "failed", At: workflow.Now(ctx),
+		}),
+	}
+	for _, f := range notices {
+		if err := f.Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Warn("notification not delivered", "refund", in.RefundID, "error", err)
+		}
+	}
+	return true, nil
 }

@@ -35,7 +35,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newAPICmd(), newWorkerCmd(), newMigrateCmd(), newKeysCmd(), newTemporalCmd(), newPolicyCmd(), newSLACmd())
+	root.AddCommand(newAPICmd(), newWorkerCmd(), newMigrateCmd(), newKeysCmd(), newTemporalCmd(), newPolicyCmd(), newSLACmd(), newReconcileCmd())
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "refundflow:", err)
 		if e, ok := err.(*exitError); ok {

@@ -59,6 +59,31 @@ type LearnerMessage struct {
 	CreatedAt time.Time
 }
 
+type LedgerPosting struct {
+	TransactionID int64
+	Line          int32
+	Account       string
+	Party         string
+	Currency      string
+	Debit         int64
+	Credit        int64
+}
+
+type LedgerTransaction struct {
+	ID                int64
+	Key               string
+	Kind              string
+	Currency          string
+	OrderID           string
+	RefundID          *string
+	Attempt           *int32
+	ProviderRefundID  string
+	ProviderCreatedAt time.Time
+	RefundType        string
+	Memo              string
+	OccurredAt        time.Time
+}
+
 type Order struct {
 	ID                    string
 	LearnerID             string
@@ -102,6 +127,7 @@ type PaymentAttempt struct {
 	FailureReason    string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
+	ReversedAt       *time.Time
 }
 
 type Policy struct {
@@ -136,6 +162,42 @@ type Progress struct {
 	LessonsCompleted int32
 	SessionsAttended int32
 	UpdatedAt        time.Time
+}
+
+type ReconciliationFinding struct {
+	RunID            string
+	ProviderRefundID string
+	Kind             string
+	RefundID         string
+	OrderID          string
+	PaymentIntent    string
+	Currency         string
+	StripeStatus     string
+	StripeAmount     *int64
+	LedgerAmount     int64
+	Detail           string
+	CreatedAt        time.Time
+}
+
+type ReconciliationItem struct {
+	RunID            string
+	ProviderRefundID string
+	Outcome          string
+}
+
+type ReconciliationRun struct {
+	ID            string
+	Trigger       string
+	WindowFrom    time.Time
+	WindowTo      time.Time
+	Status        string
+	StripeRefunds int32
+	Matched       int32
+	Pending       int32
+	Findings      int32
+	Adopted       int32
+	StartedAt     time.Time
+	FinishedAt    *time.Time
 }
 
 type Refund struct {
@@ -211,6 +273,18 @@ type StaffNotification struct {
 	Subject   string
 	Body      string
 	CreatedAt time.Time
+}
+
+type StripeEvent struct {
+	ID           string
+	Type         string
+	ObjectID     string
+	ObjectStatus string
+	RefundID     *string
+	Outcome      string
+	CreatedAt    time.Time
+	ReceivedAt   time.Time
+	ProcessedAt  *time.Time
 }
 
 type WebhookDelivery struct {

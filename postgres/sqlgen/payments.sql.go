@@ -10,7 +10,7 @@ import (
 )
 
 const getPaymentAttempt = `-- name: GetPaymentAttempt :one
-SELECT refund_id, attempt, idempotency_key, payment_intent, amount, currency, status, provider_refund_id, failure_reason, created_at, updated_at FROM payment_attempts WHERE refund_id = $1 AND attempt = $2
+SELECT refund_id, attempt, idempotency_key, payment_intent, amount, currency, status, provider_refund_id, failure_reason, created_at, updated_at, reversed_at FROM payment_attempts WHERE refund_id = $1 AND attempt = $2
 `
 
 type GetPaymentAttemptParams struct {
@@ -33,6 +33,7 @@ func (q *Queries) GetPaymentAttempt(ctx context.Context, arg GetPaymentAttemptPa
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReversedAt,
 	)
 	return i, err
 }
@@ -41,7 +42,7 @@ const insertPaymentAttempt = `-- name: InsertPaymentAttempt :one
 INSERT INTO payment_attempts (refund_id, attempt, idempotency_key, payment_intent, amount, currency, status)
 VALUES ($1, $2, $3, $4, $5, $6, 'reserved')
 ON CONFLICT (refund_id, attempt) DO NOTHING
-RETURNING refund_id, attempt, idempotency_key, payment_intent, amount, currency, status, provider_refund_id, failure_reason, created_at, updated_at
+RETURNING refund_id, attempt, idempotency_key, payment_intent, amount, currency, status, provider_refund_id, failure_reason, created_at, updated_at, reversed_at
 `
 
 type InsertPaymentAttemptParams struct {
@@ -76,6 +77,7 @@ func (q *Queries) InsertPaymentAttempt(ctx context.Context, arg InsertPaymentAtt
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReversedAt,
 	)
 	return i, err
 }
@@ -124,7 +126,7 @@ const updatePaymentAttempt = `-- name: UpdatePaymentAttempt :one
 UPDATE payment_attempts SET status = $1, provider_refund_id = COALESCE($2, provider_refund_id),
     failure_reason = $3, updated_at = now()
 WHERE refund_id = $4 AND attempt = $5
-RETURNING refund_id, attempt, idempotency_key, payment_intent, amount, currency, status, provider_refund_id, failure_reason, created_at, updated_at
+RETURNING refund_id, attempt, idempotency_key, payment_intent, amount, currency, status, provider_refund_id, failure_reason, created_at, updated_at, reversed_at
 `
 
 type UpdatePaymentAttemptParams struct {
@@ -156,6 +158,7 @@ func (q *Queries) UpdatePaymentAttempt(ctx context.Context, arg UpdatePaymentAtt
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ReversedAt,
 	)
 	return i, err
 }

@@ -1,0 +1,342 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/ledger"
+	"github.com/refundflow/refundflow/payments"
+	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/stripefake"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// money is one world and a Temporal activity environment to call the
+// Stripe activities in (they read their attempt number from it).
+type money struct {
+	t   *testing.T
+	w   *casetest.World
+	env *testsuite.TestActivityEnvironment
+}
+
+func newMoney(t *testing.T) *money {
+	var suite testsuite.WorkflowTestSuite
+	m := &money{t: t, w: casetest.New(t), env: suite.NewTestActivityEnvironment()}
+	m.env.RegisterActivity(m.w.Acts)
+	m.w.Product(refundflow.Product{ID: "course", Type: refundflow.RecordedCourse, Title: "Course", LessonsTotal: 10})
+	return m
+}
+
+func (m *money) ctx() context.Context { return context.Background() }
+
+// reserve opens a case for amount on the order and reserves its attempt.
+func (m *money) reserve(caseID, orderID string, amount int64) postgres.PaymentAttempt {
+	m.t.Helper()
+	m.w.Case(caseID, orderID, policy.ReasonOther, "key_platform")
+	att, err := m.w.Acts.ReservePayment(m.ctx(), activities.ReserveInput{RefundID: caseID, Attempt: 1, Amount: amount})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return *att
+}
+
+func (m *money) create(att postgres.PaymentAttempt) (payments.Refund, error) {
+	v, err := m.env.ExecuteActivity(m.w.Acts.CreateStripeRefund, att)
+	if err != nil {
+		return payments.Refund{}, err
+	}
+	var r payments.Refund
+	return r, v.Get(&r)
+}
+
+func (m *money) get(id string) payments.Refund {
+	m.t.Helper()
+	v, err := m.env.ExecuteActivity(m.w.Acts.GetStripeRefund, id)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	var r payments.Refund
+	if err := v.Get(&r); err != nil {
+		m.t.Fatal(err)
+	}
+	return r
+}
+
+// settle records where the attempt ended, as the case's workflow does,
+// and closes the case in the read model.
+func (m *money) settle(att postgres.PaymentAttempt, r payments.Refund) {
+	m.t.Helper()
+	if _, err := m.w.Acts.SettlePayment(m.ctx(), activities.SettleInput{
+		RefundID: att.RefundID, Attempt: att.Attempt, Status: r.Status, ProviderRefundID: r.ID, FailureReason: r.FailureReason,
+		ProviderCreated: r.Created, TransferReversal: r.TransferReversalAmount, ApplicationFeeRefunded: r.ApplicationFeeRefunded, ChargeFee: r.ChargeFee,
+	}); err != nil {
+		m.t.Fatal(err)
+	}
+	if !r.Terminal() {
+		return
+	}
+	status := refundflow.StatusFailed
+	if r.Status == "succeeded" {
+		status = refundflow.StatusRefunded
+	}
+	if err := m.w.DB.RecordStep(m.ctx(), postgres.Step{
+		RefundID: att.RefundID, Seq: 1, At: time.Now(), Actor: refundflow.SystemActor, Event: string(status),
+		Snapshot: postgres.CaseSnapshot{Status: status, ProviderRefundID: r.ID, PaymentStatus: r.Status},
+	}); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// dashboardRefund refunds by hand, as someone in the Stripe dashboard
+// would: no idempotency key of ours, no metadata.
+func (m *money) dashboardRefund(paymentIntent string, amount int64) *stripe.Refund {
+	m.t.Helper()
+	sc := &client.API{}
+	sc.Init("sk_test_dashboard", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(m.w.StripeAt)})})
+	r, err := sc.Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String(paymentIntent), Amount: stripe.Int64(amount)})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return r
+}
+
+// The key of an attempt reserved more than half of Stripe's 24-hour window
+// ago no longer proves a create safe (a workflow reset, a queue that was
+// down): even a first try looks for the refund before creating one.
+func TestCreateWithAnOldKeyLooksForTheRefundFirst(t *testing.T) {
+	m := newMoney(t)
+	o := m.w.Order(refundflow.Order{ID: "old-key", LearnerID: "l1", ProductID: "course", Amount: 10000, PurchasedAt: time.Now().Add(-time.Hour)})
+	att := m.reserve("rf-old-key", o.ID, 10000)
+	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorAfterCommit, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.create(att); err == nil {
+		t.Fatal("the injected 500 was not seen")
+	}
+	m.w.Stripe.Advance(25 * time.Hour) // Stripe forgets the key
+	m.w.Acts.Now = func() time.Time { return time.Now().Add(25 * time.Hour) }
+
+	r, err := m.create(att) // the first try of a reset workflow
+	if err != nil {
+		t.Fatal(err)
+	}
+	refunds := m.w.StripeRefundsFor(o.PaymentIntent)
+	if len(refunds) != 1 || r.ID != refunds[0].ID {
+		t.Fatalf("made %d refunds; adopted %s", len(refunds), r.ID)
+	}
+}
+
+// An attempt reserved by the release before this one used its key with
+// the create's parameters of that release; Stripe refuses a key reused
+// with other parameters, so its retries keep them.
+func TestAttemptFromBeforeTheUpgradeReusesItsKeyWithTheSameParameters(t *testing.T) {
+	m := newMoney(t)
+	o := m.w.Order(refundflow.Order{ID: "legacy", LearnerID: "l3", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
+	att := m.reserve("rf-legacy", o.ID, 10000)
+	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorBeforeCommit, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	// The old release's first try: Stripe saved its 500 under the key.
+	if _, err := m.w.Acts.Stripe.Create(m.ctx(), payments.CreateRequest{PaymentIntent: att.PaymentIntent, Amount: att.Amount,
+		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: 1, Unexpanded: true}); err == nil {
+		t.Fatal("the injected 500 was not seen")
+	}
+
+	expanded := att // as this release would send it
+	_, err := m.create(expanded)
+	if typ, retryable := errorType(err); typ != activities.ErrPaymentPermanent || retryable {
+		t.Fatalf("with other parameters: %v, want Stripe's idempotency refusal", err)
+	}
+	legacy := att
+	legacy.ReservedAt = time.Time{} // what the old release's history holds
+	_, err = m.create(legacy)
+	if typ, retryable := errorType(err); typ == activities.ErrPaymentPermanent || !retryable {
+		t.Fatalf("with the same parameters: %v, want the saved 500 again (retryable)", err)
+	}
+	if n := m.w.Stripe.Snapshot().Counters.IdempotencyErrors; n != 1 {
+		t.Fatalf("%d idempotency errors", n)
+	}
+}
+
+// Stripe's refusals that no retry can fix are not retried; 429s are
+// retried after a delay the activity chooses.
+func TestStripeErrorsAreClassifiedForRetry(t *testing.T) {
+	m := newMoney(t)
+	o := m.w.Order(refundflow.Order{ID: "cls", LearnerID: "l2", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
+	att := m.reserve("rf-cls", o.ID, 10000)
+
+	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultRateLimit}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.create(att)
+	if typ, retryable := errorType(err); typ != activities.ErrStripeRateLimited || !retryable {
+		t.Fatalf("429: %v (type %s, retryable %v)", err, typ, retryable)
+	}
+
+	if err := m.w.Stripe.SetDisputed(o.PaymentIntent, true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.create(att)
+	if typ, retryable := errorType(err); typ != activities.ErrPaymentPermanent || retryable {
+		t.Fatalf("disputed: %v (type %s, retryable %v)", err, typ, retryable)
+	}
+}
+
+// Property: whatever mix of refunds happens — full and partial, Connect
+// or not, pending then succeeded or failed, failed after they succeeded,
+// made by hand in the dashboard and adopted — every ledger transaction
+// balances, and the ledger holds exactly what the fake Stripe moved.
+func TestLedgerStaysBalancedAndEqualToStripesRecord(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
+			m := newMoney(t)
+			rng := rand.New(rand.NewPCG(seed, 99))
+			m.w.Product(refundflow.Product{ID: "connect", Type: refundflow.RecordedCourse, Title: "Connect", LessonsTotal: 10, CreatorAccount: "acct_teacher"})
+			run, err := m.w.DB.StartReconciliation(m.ctx(), "run-"+fmt.Sprint(seed), "manual", time.Now().Add(-time.Hour), time.Now().Add(72*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 12 {
+				m.randomOrder(rng, fmt.Sprintf("o%d", i), run.ID)
+			}
+			m.ledgerEqualsStripe()
+		})
+	}
+}
+
+// randomOrder sells one order and refunds it a few times, at random.
+func (m *money) randomOrder(rng *rand.Rand, id, runID string) {
+	m.t.Helper()
+	amount := 100 + rng.Int64N(99900)
+	o := refundflow.Order{ID: id, LearnerID: "learner-" + id, ProductID: "course", Amount: amount, PurchasedAt: time.Now()}
+	if rng.IntN(2) == 0 {
+		o.ProductID = "connect"
+		o.ApplicationFeeAmount = rng.Int64N(amount * 3 / 10)
+	}
+	m.w.Order(o)
+	pi := "pi_" + id
+	remaining := amount
+	for k := 0; k < 3 && remaining > 0; k++ {
+		part := remaining
+		if rng.IntN(2) == 0 {
+			part = 1 + rng.Int64N(remaining)
+		}
+		if rng.IntN(6) == 0 {
+			r := m.dashboardRefund(pi, part)
+			page, err := m.env.ExecuteActivity(m.w.Acts.ReconcileStripePage, activities.ReconcilePageInput{Run: activities.ReconcileRun{
+				RunID: runID, From: time.Unix(r.Created, 0), To: time.Unix(r.Created+1, 0)}})
+			if err != nil || page == nil {
+				m.t.Fatalf("reconcile: %v", err)
+			}
+			remaining -= part
+			continue
+		}
+		caseID := fmt.Sprintf("rf-%s-%d", id, k)
+		att := m.reserve(caseID, id, part)
+		outcome := rng.IntN(4) // 0 succeeded; 1 pending then succeeded; 2 pending then failed; 3 succeeded then failed
+		b := stripefake.Behaviour{}
+		if outcome == 1 || outcome == 2 {
+			b.Status = stripe.RefundStatusPending
+		}
+		if err := m.w.Stripe.SetBehaviour(pi, b); err != nil {
+			m.t.Fatal(err)
+		}
+		r, err := m.create(att)
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		if outcome == 1 || outcome == 2 {
+			m.settle(att, r)
+			to := stripe.RefundStatusSucceeded
+			if outcome == 2 {
+				to = stripe.RefundStatusFailed
+			}
+			if err := m.w.Stripe.SettleRefund(r.ID, to, ""); err != nil {
+				m.t.Fatal(err)
+			}
+			r = m.get(r.ID)
+		}
+		m.settle(att, r)
+		if outcome == 3 {
+			if err := m.w.Stripe.SettleRefund(r.ID, stripe.RefundStatusFailed, stripe.RefundFailureReasonExpiredOrCanceledCard); err != nil {
+				m.t.Fatal(err)
+			}
+			rev, err := m.w.Acts.ReverseRefundBooking(m.ctx(), activities.ReverseInput{RefundID: caseID, ProviderRefundID: r.ID, At: time.Now()})
+			if err != nil || !rev.Reversed {
+				m.t.Fatalf("reverse: %+v %v", rev, err)
+			}
+		}
+		if r.Status == "succeeded" && outcome != 3 {
+			remaining -= part
+		}
+	}
+}
+
+func (m *money) ledgerEqualsStripe() {
+	m.t.Helper()
+	ctx := m.ctx()
+	if bad, err := m.w.DB.UnbalancedLedgerTransactions(ctx); err != nil || len(bad) > 0 {
+		m.t.Fatalf("unbalanced transactions %v: %v", bad, err)
+	}
+	balances, err := m.w.DB.LedgerBalances(ctx)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	var refunds, clawbacks, feesReturned, total int64
+	for _, b := range balances {
+		net := b.Debit - b.Credit
+		total += net
+		switch b.Account {
+		case ledger.Refunds:
+			refunds += net
+		case ledger.CreatorPayable:
+			clawbacks -= net
+		case ledger.ApplicationFees:
+			feesReturned += net
+		}
+	}
+	snap := m.w.Stripe.Snapshot()
+	var succeeded, reversed, feeRefunded int64
+	for pi, p := range snap.Payments {
+		succeeded += p.Succeeded
+		reversed += p.TransferReversed
+		feeRefunded += p.ApplicationFeeRefunded
+		var refunded, inFlight int64
+		if err := m.w.DB.Pool.QueryRow(ctx, "SELECT refunded_amount, in_flight_amount FROM orders WHERE payment_intent = $1", pi).Scan(&refunded, &inFlight); err != nil {
+			m.t.Fatal(err)
+		}
+		if refunded != p.Succeeded || inFlight != 0 {
+			m.t.Errorf("order of %s: refunded %d, in flight %d; Stripe succeeded %d", pi, refunded, inFlight, p.Succeeded)
+		}
+	}
+	if total != 0 || refunds != succeeded || clawbacks != reversed || feesReturned != feeRefunded {
+		m.t.Fatalf("ledger: net %d, refunds %d, clawbacks %d, fees returned %d; Stripe: refunds %d, reversed %d, fees returned %d",
+			total, refunds, clawbacks, feesReturned, succeeded, reversed, feeRefunded)
+	}
+}
+
+// errorType is the application error type of an activity's failure and
+// whether Temporal would retry it.
+func errorType(err error) (string, bool) {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Type(), !appErr.NonRetryable()
+	}
+	return "", err != nil
+}

@@ -1,0 +1,219 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
+)
+
+type figures struct {
+	Day      string `json:"day"`
+	Currency string `json:"currency"`
+	Refunded struct {
+		Count  int64 `json:"count"`
+		Amount int64 `json:"amount"`
+	} `json:"refunded"`
+	Full, Partial, Manual, Retained, Failed struct {
+		Count  int64 `json:"count"`
+		Amount int64 `json:"amount"`
+	}
+	StripeFeesUnrecovered int64 `json:"stripe_fees_unrecovered"`
+}
+
+func TestRefundsReportSumsTheLedgerPerDayAndCurrency(t *testing.T) {
+	e := newEnv(t)
+	seedSettledRefund(t, e, "r1", 19900, "re_1", "succeeded")
+	seedSettledRefund(t, e, "r2", 5000, "re_2", "succeeded")
+	seedSettledRefund(t, e, "r3", 3000, "re_3", "failed")
+	seedRetained(t, e, "r4", 8800)
+
+	r := e.do(refundflow.RoleApprover, "GET", "/v1/reports/refunds", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	var body struct {
+		Days   []figures `json:"days"`
+		Totals []figures `json:"totals"`
+	}
+	decodeInto(t, r.Body, &body)
+	if len(body.Totals) != 1 {
+		t.Fatalf("totals %+v", body.Totals)
+	}
+	cny := body.Totals[0]
+	if cny.Currency != "CNY" || cny.Refunded.Count != 2 || cny.Refunded.Amount != 24900 || cny.Full.Count != 2 || cny.Partial.Count != 0 {
+		t.Fatalf("CNY %+v", cny)
+	}
+	if cny.Failed.Count != 1 || cny.Failed.Amount != 3000 || cny.Retained.Count != 1 || cny.Retained.Amount != 8800 {
+		t.Fatalf("failed %+v retained %+v", cny.Failed, cny.Retained)
+	}
+	if cny.StripeFeesUnrecovered != 19900*3/100+5000*3/100 {
+		t.Fatalf("unrecovered fees %d", cny.StripeFeesUnrecovered)
+	}
+	if len(body.Days) != 1 || body.Days[0].Day != time.Now().UTC().Format(time.DateOnly) {
+		t.Fatalf("days %+v", body.Days)
+	}
+
+	c := e.do(refundflow.RoleAdmin, "GET", "/v1/reports/refunds?format=csv", nil)
+	rows := readCSV(t, c)
+	if !slices.Equal(rows[0], []string{"day", "currency", "metric", "creator_account", "count", "amount"}) {
+		t.Fatalf("header %v", rows[0])
+	}
+	if !slices.ContainsFunc(rows, func(row []string) bool { return row[2] == "refunded" && row[4] == "2" && row[5] == "24900" }) {
+		t.Fatalf("no refunded row in %v", rows)
+	}
+}
+
+func TestLedgerReportBalancesPerCurrency(t *testing.T) {
+	e := newEnv(t)
+	seedSettledRefund(t, e, "l1", 19900, "re_l1", "succeeded")
+
+	r := e.do(refundflow.RoleApprover, "GET", "/v1/reports/ledger?tz=Asia/Shanghai", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	var body struct {
+		Rows []struct {
+			Account string `json:"account"`
+			Net     int64  `json:"net"`
+		} `json:"rows"`
+		Totals []struct {
+			Currency      string
+			Debit, Credit int64
+			Balanced      bool
+		} `json:"totals"`
+	}
+	decodeInto(t, r.Body, &body)
+	net := map[string]int64{}
+	for _, row := range body.Rows {
+		net[row.Account] += row.Net
+	}
+	if net["refunds"] != 19900 || net["stripe_balance"] != -19900 || net["stripe_fees_unrecovered"] != 597 || net["stripe_fees"] != -597 {
+		t.Fatalf("nets %v", net)
+	}
+	if len(body.Totals) != 1 || !body.Totals[0].Balanced || body.Totals[0].Debit != 19900+597 {
+		t.Fatalf("totals %+v", body.Totals)
+	}
+	if rows := readCSV(t, e.do(refundflow.RoleApprover, "GET", "/v1/reports/ledger?format=csv", nil)); len(rows) != 5 {
+		t.Fatalf("csv rows %v", rows)
+	}
+}
+
+func TestReportsRefuseABadWindow(t *testing.T) {
+	e := newEnv(t)
+	for _, q := range []string{"?from=2026-03-10&to=2026-03-01", "?from=2026-13-01", "?tz=Mars/Olympus", "?tz=Local", "?format=xml", "?from=2020-01-01&to=2026-01-01"} {
+		r := e.do(refundflow.RoleApprover, "GET", "/v1/reports/refunds"+q, nil)
+		if r.Status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", q, r.Status, r.Body)
+		}
+	}
+}
+
+func TestReconciliationReportShowsTheRunAndItsFindings(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if r := e.do(refundflow.RoleApprover, "GET", "/v1/reports/reconciliation", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("before any run: %d", r.Status)
+	}
+	seedOrder(t, e, "dash", 10000)
+	from := time.Now().Add(-time.Hour)
+	if _, err := e.db.StartReconciliation(ctx, "reconcile/test", "manual", from, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Refunded by hand in the Stripe dashboard: adopted onto the order.
+	outcome, err := e.db.ReconcileStripeRefund(ctx, "reconcile/test", postgres.StripeRefund{
+		ID: "re_dash", Status: "succeeded", Amount: 2500, Currency: "CNY", PaymentIntent: "pi_dash", Created: time.Now(),
+	})
+	if err != nil || outcome != postgres.OutcomeFinding {
+		t.Fatalf("outcome %s: %v", outcome, err)
+	}
+	if _, err := e.db.FinishReconciliation(ctx, "reconcile/test"); err != nil {
+		t.Fatal(err)
+	}
+
+	r := e.do(refundflow.RoleAdmin, "GET", "/v1/reports/reconciliation", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	var body struct {
+		Run struct {
+			ID      string `json:"id"`
+			Adopted int    `json:"adopted"`
+		} `json:"run"`
+		Findings []struct {
+			Kind    string `json:"kind"`
+			OrderID string `json:"order_id"`
+		} `json:"findings"`
+	}
+	decodeInto(t, r.Body, &body)
+	if body.Run.ID != "reconcile/test" || body.Run.Adopted != 1 || len(body.Findings) != 1 ||
+		body.Findings[0].Kind != "manual_refund_adopted" || body.Findings[0].OrderID != "dash" {
+		t.Fatalf("report %+v", body)
+	}
+	if order, _ := e.db.GetOrder(ctx, "dash"); order.RefundedAmount != 2500 {
+		t.Fatalf("the adopted refund is not counted on the order: %d", order.RefundedAmount)
+	}
+	rows := readCSV(t, e.do(refundflow.RoleApprover, "GET", "/v1/reports/reconciliation?run_id=reconcile/test&format=csv", nil))
+	if len(rows) != 2 || rows[1][1] != "manual_refund_adopted" {
+		t.Fatalf("csv %v", rows)
+	}
+}
+
+func TestReconciliationOnDemandChecksItsWindow(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(refundflow.RoleAdmin, "POST", "/v1/reports/reconciliation/run", map[string]any{"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"})
+	if code, field := r.errorCode(t); r.Status != http.StatusBadRequest || code != "invalid_window" || field != "to" {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	// This server has no Temporal: a good request is answered 503.
+	if r := e.do(refundflow.RoleAdmin, "POST", "/v1/reports/reconciliation/run", nil); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+}
+
+// seedRetained is a case a retention offer kept.
+func seedRetained(t *testing.T, e *env, orderID string, amount int64) {
+	t.Helper()
+	seedOrder(t, e, orderID, amount)
+	ctx := context.Background()
+	order, err := e.db.GetOrder(ctx, orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "rf-" + orderID
+	if _, err := e.db.InsertRefund(ctx, postgres.NewRefund{ID: id, Order: order, Reason: policy.ReasonNotAsExpected, SubmittedBy: "k", RequestHash: []byte(id)}); err != nil {
+		t.Fatal(err)
+	}
+	closed := time.Now()
+	if err := e.db.RecordStep(ctx, postgres.Step{RefundID: id, Seq: 1, At: closed, Actor: refundflow.SystemActor, Event: "offer_accepted",
+		Snapshot: postgres.CaseSnapshot{Status: refundflow.StatusRetained, Amount: &amount, ClosedAt: &closed}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func decodeInto(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+}
+
+func readCSV(t *testing.T, r response) [][]string {
+	t.Helper()
+	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+		t.Fatalf("%d %s %s", r.Status, r.Header.Get("Content-Type"), r.Body)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(r.Body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}

@@ -1,0 +1,120 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/postgres"
+)
+
+// ReconcileInput asks for a reconciliation of the Stripe refunds created
+// in [From, To) with the ledger.
+type ReconcileInput struct {
+	// From and To are Stripe creation times; both zero means the UTC day
+	// before the run (what the daily schedule asks for).
+	From time.Time
+	To   time.Time
+	// Trigger is "schedule" (the default) or "manual".
+	Trigger string
+	// Cursor is the last Stripe refund looked at, when a long run went on
+	// as a new run.
+	Cursor string
+}
+
+// Reconcile compares Stripe's refunds with the ledger (SPEC 4.7), page by
+// page on the rate-limited payments queue: refunds missing on either side,
+// amounts that differ, and refunds made by hand in the Stripe dashboard,
+// which are adopted onto their orders and flagged. The findings are kept
+// under the run's id — the workflow's id — for the reconciliation report.
+func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.ReconciliationRun, error) {
+	if in.From.IsZero() || in.To.IsZero() {
+		day := workflow.Now(ctx).UTC().Truncate(24 * time.Hour)
+		in.From, in.To = day.Add(-24*time.Hour), day
+	}
+	if in.Trigger == "" {
+		in.Trigger = ReconcileTriggerSchedule
+	}
+	run := activities.ReconcileRun{RunID: workflow.GetInfo(ctx).WorkflowExecution.ID, Trigger: in.Trigger, From: in.From, To: in.To}
+	var acts *activities.Activities
+	dbCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           RefundsTaskQueue,
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	stripeCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           PaymentsTaskQueue,
+		StartToCloseTimeout: 10 * time.Minute,
+		HeartbeatTimeout:    stripeHeartbeatTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrPaymentPermanent},
+		},
+	})
+
+	if err := workflow.ExecuteActivity(dbCtx, acts.StartReconciliation, run).Get(ctx, nil); err != nil {
+		return nil, err
+	}
+	for {
+		var page activities.ReconcilePageResult
+		if err := workflow.ExecuteActivity(stripeCtx, acts.ReconcileStripePage, activities.ReconcilePageInput{
+			Run: run, StartingAfter: in.Cursor,
+		}).Get(ctx, &page); err != nil {
+			return nil, err
+		}
+		if !page.HasMore || page.Last == "" {
+			break
+		}
+		in.Cursor = page.Last
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return nil, workflow.NewContinueAsNewError(ctx, Reconcile, in)
+		}
+	}
+	if err := workflow.ExecuteActivity(stripeCtx, acts.ReconcileLedgerSide, run).Get(ctx, nil); err != nil {
+		return nil, err
+	}
+	var out postgres.ReconciliationRun
+	if err := workflow.ExecuteActivity(dbCtx, acts.FinishReconciliation, run.RunID).Get(ctx, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Reconciliation triggers.
+const (
+	ReconcileTriggerSchedule = "schedule"
+	ReconcileTriggerManual   = "manual"
+)
+
+// reconcileCron runs the daily reconciliation at 01:30 UTC, over the UTC
+// day before.
+const reconcileCron = "30 1 * * *"
+
+// EnsureReconcileSchedule creates the daily reconciliation schedule unless
+// it exists already; every worker calls it when it starts.
+func EnsureReconcileSchedule(ctx context.Context, c client.Client) error {
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   ReconcileScheduleID,
+		Spec: client.ScheduleSpec{CronExpressions: []string{reconcileCron}},
+		Action: &client.ScheduleWorkflowAction{
+			ID:        ReconcileWorkflowID("daily"),
+			Workflow:  Reconcile,
+			Args:      []any{ReconcileInput{Trigger: ReconcileTriggerSchedule}},
+			TaskQueue: RefundsTaskQueue,
+		},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		// A day missed while the cluster was down is still reconciled.
+		CatchupWindow: 24 * time.Hour,
+	})
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create reconciliation schedule: %w", err)
+	}
+	return nil
+}
