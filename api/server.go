@@ -103,6 +103,16 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/reports/ledger", s.authenticate(approver, admin), s.ledgerReport)
 	v1.GET("/reports/reconciliation", s.authenticate(approver, admin), s.reconciliationReport)
 	v1.POST("/reports/reconciliation/run", s.authenticate(admin), s.runReconciliation)
+	// Tickets and SLAs (SPEC 4.8): tickets.go.
+	v1.POST("/tickets", s.authenticate(platform, agent), s.postTicket)
+	v1.GET("/tickets", s.authenticate(platform, agent), s.listTickets)
+	v1.GET("/tickets/:id", s.authenticate(platform, agent), s.getTicket)
+	v1.POST("/tickets/:id/messages", s.authenticate(platform, agent), s.postTicketMessage)
+	v1.POST("/tickets/:id/status", s.authenticate(platform, agent), s.postTicketStatus)
+	v1.POST("/tickets/:id/csat", s.authenticate(platform), s.postTicketCSAT)
+	v1.GET("/sla-policies/:tier", s.authenticate(admin), s.getSLAPolicy)
+	v1.PUT("/sla-policies/:tier", s.authenticate(admin), s.putSLAPolicy)
+	v1.GET("/reports/sla", s.authenticate(approver, admin), s.getSLAReport)
 	return r
 }
 

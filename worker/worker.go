@@ -56,6 +56,8 @@ func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 		a.Evaluate, a.MakeOffers, a.RecordStep, a.ReservePayment, a.SettlePayment, a.ReverseRefundBooking)
 	// Reconciliation with Stripe (SPEC 4.7).
 	register(refunds, []any{workflows.Reconcile}, a.StartReconciliation, a.FinishReconciliation)
+	// Tickets and their SLA clocks (SPEC 4.8).
+	register(refunds, []any{workflows.Escalation}, a.OpenTicket, a.RecordTicketStep)
 
 	// Only Stripe calls run here: the server holds them to the rate.
 	payments := worker.New(c, workflows.PaymentsTaskQueue, worker.Options{
@@ -65,7 +67,8 @@ func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 	register(payments, nil, a.CreateStripeRefund, a.GetStripeRefund, a.ReconcileStripePage, a.ReconcileLedgerSide)
 
 	notifications := worker.New(c, workflows.NotificationsTaskQueue, worker.Options{DisableWorkflowWorker: true})
-	register(notifications, nil, a.NotifyLearner, a.SendWebhook, a.NotifyStaff)
+	register(notifications, nil, a.NotifyLearner, a.SendWebhook, a.NotifyStaff,
+		a.NotifyTicketLearner, a.NotifyTicketStaff, a.SendTicketWebhook)
 	return []worker.Worker{refunds, payments, notifications}
 }
 

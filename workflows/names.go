@@ -75,3 +75,10 @@ const (
 	RefundStateQuery   = "state"
 	StripeRefundSignal = "stripe-refund-updated"
 )
+
+// Ticket updates (answered at once, with validators) and query (SPEC 4.8).
+const (
+	TicketMessageUpdate = "ticket-message"
+	TicketStatusUpdate  = "ticket-status"
+	TicketStateQuery    = "ticket-state"
+)

@@ -1,13 +1,17 @@
 package workflows
 
 import (
-	"time"
+	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/sla"
 )
 
 // Refund carries one refund case from the learner's request to the money
@@ -159,12 +163,12 @@ func (r *refundCase) obtainApproval(ctx workflow.Context) bool {
 }
 
 // awaitApprover puts the case in the approvers' queue and waits for their
-// decision, reminding them at 80 % of the approval SLA and escalating one
-// level at 100 % and again at 200 %.
+// decision on the approval SLA's clock (see slaclock.go): reminding them
+// at 80 %, escalating one level at 100 % and again at 200 %.
 func (r *refundCase) awaitApprover(ctx workflow.Context) refundflow.RefundStatus {
-	start := workflow.Now(ctx)
-	sla := r.in.ApprovalSLA
-	due := start.Add(sla)
+	cal := approvalCalendar()
+	clocks := []sla.Clock{sla.NewClock(sla.Approval, r.in.ApprovalSLA, approvalMarks, workflow.Now(ctx))}
+	due, _ := clocks[0].DueAt(cal)
 	r.state.Status = refundflow.StatusAwaitingApproval
 	r.state.SLADueAt = &due
 	r.state.Approvals = nil
@@ -172,35 +176,31 @@ func (r *refundCase) awaitApprover(ctx workflow.Context) refundflow.RefundStatus
 	r.tellStaff(ctx, "approver", "approval_requested")
 
 	decided := func() bool { return r.state.Status != refundflow.StatusAwaitingApproval }
-	milestones := []struct {
-		at    time.Time
-		event string
-	}{
-		{start.Add(sla * 8 / 10), "approval_reminder"},
-		{due, "escalated"},
-		{start.Add(2 * sla), "escalated"},
-	}
-	for _, m := range milestones {
-		if r.await(ctx, max(m.at.Sub(workflow.Now(ctx)), 0), decided) {
+	for {
+		reached, done := awaitMarks(ctx, cal, clocks, r.await, decided)
+		if done {
 			return r.state.Status
 		}
-		if m.event == "approval_reminder" {
-			r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: m.event, detail: map[string]any{"due_at": due}})
-			r.tellStaff(ctx, "approver", "approval_reminder")
-			continue
-		}
-		r.state.EscalationLevel++
-		next := start.Add(2 * sla)
-		if m.at.Equal(next) {
+		for i, ev := range reached {
+			// Marks passed together (a worker was down) are taken one at a
+			// time: a decision recorded meanwhile ends the wait.
+			if i > 0 && r.await(ctx, 0, decided) {
+				return r.state.Status
+			}
+			if ev.Kind == sla.Warning {
+				r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "approval_reminder", detail: map[string]any{"due_at": due}})
+				r.tellStaff(ctx, "approver", "approval_reminder")
+				continue
+			}
+			r.state.EscalationLevel++
 			r.state.SLADueAt = nil
-		} else {
-			r.state.SLADueAt = &next
+			if _, next, ok := clocks[0].Next(cal); ok {
+				r.state.SLADueAt = &next
+			}
+			r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "escalated", detail: map[string]any{"level": r.state.EscalationLevel}})
+			r.tellStaff(ctx, "admin", "approval_escalated")
 		}
-		r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: m.event, detail: map[string]any{"level": r.state.EscalationLevel}})
-		r.tellStaff(ctx, "admin", "approval_escalated")
 	}
-	r.await(ctx, forever, decided)
-	return r.state.Status
 }
 
 // rejectAndAwaitAppeal tells the learner why the case was rejected and how
@@ -237,7 +237,49 @@ func (r *refundCase) rejectAndAwaitAppeal(ctx workflow.Context, by refundflow.Ac
 		return false
 	}
 	r.tellLearner(ctx, "appeal_received")
+	r.openAppealTicket(ctx)
 	return true
+}
+
+// appealTicketChange versions the ticket an appeal opens: cases that were
+// appealed before it existed replay without one.
+const appealTicketChange = "appeal-opens-ticket"
+
+// openAppealTicket opens a ticket linked to the case at level 2 (SPEC 4.8):
+// the appeal is a complaint, and support tracks it on the paid tier's SLA
+// (the learner paid for the order). The ticket is a child workflow that
+// outlives the case; the learner was told already (appeal_received). A
+// ticket that cannot be opened does not hold up the appeal.
+func (r *refundCase) openAppealTicket(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, appealTicketChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	id := AppealTicketID(r.in.RefundID)
+	body := strings.TrimSpace(r.appealRequest.Note)
+	if body == "" {
+		body = "The learner appealed the rejection of refund " + r.in.RefundID + " without a note."
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        TicketWorkflowID(id),
+		TaskQueue:         RefundsTaskQueue,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			TicketTierKey.ValueSet(string(sla.Paid)), EscalationLevelKey.ValueSet(2), OrderIDKey.ValueSet(r.orderID),
+		),
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, Escalation, TicketInput{
+		TicketID: id, Acknowledged: true,
+		New: &postgres.NewTicket{
+			ID: id, Tier: sla.Paid, Priority: sla.Normal, RefundID: r.in.RefundID, OrderID: r.orderID,
+			Subject: "Appeal of refund " + r.in.RefundID + " / 退款 " + r.in.RefundID + " 二次申诉",
+			Body:    body, OpenedBy: r.appealRequest.By, OpenedAt: workflow.Now(ctx), Level: 2,
+		},
+	})
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("could not open the appeal's ticket", "refund", r.in.RefundID, "error", err)
+		return
+	}
+	r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "ticket_opened", detail: map[string]any{"ticket_id": id, "level": 2}})
 }
 
 // reversePayment moves the money (see refund_payment.go) and tells

@@ -24,6 +24,8 @@ type refundCase struct {
 	orderID   string
 	productID string
 	rejection *rejection
+	// appealRequest is the learner's appeal; it opens a ticket.
+	appealRequest LearnerRequest
 	// seq numbers the case's steps; the read model keys the timeline by it.
 	seq int
 	// recording counts steps being written right now. An update handler
@@ -226,6 +228,7 @@ func (r *refundCase) validateAppeal(_ workflow.Context, _ LearnerRequest) error 
 
 func (r *refundCase) appeal(ctx workflow.Context, req LearnerRequest) (UpdateResult, error) {
 	r.state.Appealed = true
+	r.appealRequest = req
 	r.state.AppealUntil = nil
 	r.state.EscalationLevel++
 	r.state.Status = refundflow.StatusAwaitingApproval

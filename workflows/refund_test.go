@@ -51,6 +51,10 @@ func newCase(t *testing.T, w *casetest.World, orderID string, reason policy.Reas
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.RegisterWorkflow(workflows.Refund)
+	env.RegisterWorkflow(workflows.Escalation)
+	// An appeal opens a ticket that outlives the case; a case's test ends
+	// with the case.
+	env.SetDetachedChildWait(false)
 	env.RegisterActivity(w.Acts)
 	id := w.Case("rf-"+orderID, orderID, reason, platformKey)
 	return &caseRun{t: t, w: w, env: env, id: id}

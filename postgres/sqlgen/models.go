@@ -265,6 +265,26 @@ type RefundTimeline struct {
 	Detail   json.RawMessage
 }
 
+type SlaEvent struct {
+	TicketID string
+	Seq      int32
+	Kind     string
+	Target   string
+	At       time.Time
+	DueAt    time.Time
+	Level    int32
+}
+
+type SlaPolicy struct {
+	Tier            string
+	Calendar        string
+	FirstResponseNs int64
+	ResolutionNs    int64
+	WarnAt          float64
+	UpdatedBy       string
+	UpdatedAt       time.Time
+}
+
 type StaffNotification struct {
 	ID        string
 	Audience  string
@@ -285,6 +305,67 @@ type StripeEvent struct {
 	CreatedAt    time.Time
 	ReceivedAt   time.Time
 	ProcessedAt  *time.Time
+}
+
+type Ticket struct {
+	ID                      string
+	Status                  string
+	Tier                    string
+	Priority                string
+	LearnerID               string
+	LearnerEmail            string
+	Locale                  string
+	OrderID                 *string
+	RefundID                *string
+	Subject                 string
+	OpenedBy                json.RawMessage
+	OpenedAt                time.Time
+	Policy                  json.RawMessage
+	EscalationLevel         int32
+	Sla                     json.RawMessage
+	SlaState                string
+	SlaPaused               bool
+	NextDueAt               *time.Time
+	FirstResponseAt         *time.Time
+	FirstResponseBusinessNs *int64
+	FirstResponderID        *string
+	FirstResponderName      *string
+	ResolvedAt              *time.Time
+	ResolutionBusinessNs    *int64
+	ResolverID              *string
+	AgentMessages           int32
+	Reopens                 int32
+	LastSeq                 int32
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+	ClosedAt                *time.Time
+}
+
+type TicketCsat struct {
+	TicketID string
+	Score    int32
+	Comment  string
+	RatedBy  string
+	RatedAt  time.Time
+}
+
+type TicketMessage struct {
+	TicketID string
+	Seq      int32
+	Author   string
+	Actor    json.RawMessage
+	Body     string
+	At       time.Time
+}
+
+type TicketTimeline struct {
+	TicketID string
+	Seq      int32
+	At       time.Time
+	Actor    json.RawMessage
+	Event    string
+	Status   string
+	Detail   json.RawMessage
 }
 
 type WebhookDelivery struct {

@@ -1,0 +1,87 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/sla"
+)
+
+func openTestTicket(t *testing.T, db *postgres.DB, id string) *postgres.Ticket {
+	t.Helper()
+	tk, err := db.OpenTicket(context.Background(), postgres.NewTicket{
+		ID: id, Tier: sla.Paid, Priority: sla.Normal, LearnerID: "learner-1", Subject: "s", Body: "b",
+		OpenedBy: refundflow.Actor{Kind: "learner"}, OpenedAt: time.Date(2026, 3, 2, 2, 0, 0, 123456789, time.UTC), Level: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+func TestOpeningATicketTwiceKeepsTheFirstAndItsDeadlines(t *testing.T) {
+	db := pgtest.Open(t)
+	first := openTestTicket(t, db, "tk-1")
+	again := openTestTicket(t, db, "tk-1")
+	want := time.Date(2026, 3, 2, 4, 0, 0, 123456000, time.UTC) // opened + 2h, to the microsecond kept
+	if !first.SLA.FirstResponseDueAt.Equal(want) || !again.OpenedAt.Equal(first.OpenedAt) || len(again.Messages) != 1 {
+		t.Fatalf("first %+v, again %+v", first.SLA, again)
+	}
+	if first.Policy != (sla.Policy{Tier: sla.Paid, Calendar: "24x7", FirstResponse: 2 * time.Hour, Resolution: 24 * time.Hour, WarnAt: 0.8}) {
+		t.Fatalf("pinned %+v", first.Policy)
+	}
+}
+
+// Steps are applied once each, and a late retry of an older step never
+// overwrites a newer one.
+func TestTicketStepsAreIdempotentAndOrderProof(t *testing.T) {
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	tk := openTestTicket(t, db, "tk-2")
+	step := func(seq int, status refundflow.TicketStatus) {
+		t.Helper()
+		if err := db.RecordTicketStep(ctx, postgres.TicketStep{
+			TicketID: tk.ID, Seq: seq, At: tk.OpenedAt.Add(time.Duration(seq) * time.Minute), Event: string(status),
+			Snapshot: postgres.TicketSnapshot{Status: status, EscalationLevel: 1, SLA: tk.SLA, SLAState: "ok"},
+			Message:  &postgres.TicketMessage{Author: refundflow.AuthorAgent, Body: "m"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(2, refundflow.TicketResolved)
+	step(1, refundflow.TicketWaitingOnCustomer)
+	step(2, refundflow.TicketResolved)
+	got, err := db.GetTicket(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != refundflow.TicketResolved || len(got.Timeline) != 3 || len(got.Messages) != 3 {
+		t.Fatalf("status %s, %d timeline entries, %d messages", got.Status, len(got.Timeline), len(got.Messages))
+	}
+}
+
+func TestOnlyATicketNoStepWasRecordedForCanBeUndone(t *testing.T) {
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	openTestTicket(t, db, "tk-unstarted")
+	started := openTestTicket(t, db, "tk-started")
+	if err := db.RecordTicketStep(ctx, postgres.TicketStep{TicketID: started.ID, Seq: 1, At: started.OpenedAt, Event: "first_response",
+		Snapshot: postgres.TicketSnapshot{Status: refundflow.TicketOpen, EscalationLevel: 1, SLA: started.SLA, SLAState: "ok"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"tk-unstarted", "tk-started"} {
+		if err := db.DeleteUnstartedTicket(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.GetTicket(ctx, "tk-unstarted"); refundflow.ErrorKind(err) != refundflow.ENOTFOUND {
+		t.Fatalf("unstarted ticket: %v", err)
+	}
+	if _, err := db.GetTicket(ctx, "tk-started"); err != nil {
+		t.Fatalf("a ticket with steps was deleted: %v", err)
+	}
+}

@@ -1,0 +1,56 @@
+package refundflow
+
+// TicketStatus is a ticket's public status (SPEC 4.8).
+type TicketStatus string
+
+const (
+	TicketOpen TicketStatus = "open"
+	// TicketWaitingOnCustomer pauses the SLA clocks until the learner answers.
+	TicketWaitingOnCustomer TicketStatus = "waiting_on_customer"
+	// TicketResolved asks the learner to rate the help; the ticket can be
+	// reopened for a while, then it closes.
+	TicketResolved TicketStatus = "resolved"
+	TicketClosed   TicketStatus = "closed"
+)
+
+// TicketStatuses lists every status in the order a ticket meets them.
+var TicketStatuses = []TicketStatus{TicketOpen, TicketWaitingOnCustomer, TicketResolved, TicketClosed}
+
+// Valid reports whether s is a known status.
+func (s TicketStatus) Valid() bool {
+	for _, x := range TicketStatuses {
+		if s == x {
+			return true
+		}
+	}
+	return false
+}
+
+// ticketMoves is the ticket state machine: open ⇄ waiting_on_customer,
+// either → resolved, resolved → open (reopen) or closed.
+var ticketMoves = map[TicketStatus][]TicketStatus{
+	TicketOpen:              {TicketWaitingOnCustomer, TicketResolved},
+	TicketWaitingOnCustomer: {TicketOpen, TicketResolved},
+	TicketResolved:          {TicketOpen, TicketClosed},
+}
+
+// CanBecome reports whether the state machine allows s → to.
+func (s TicketStatus) CanBecome(to TicketStatus) bool {
+	for _, x := range ticketMoves[s] {
+		if x == to {
+			return true
+		}
+	}
+	return false
+}
+
+// MessageAuthor says who wrote a ticket message.
+type MessageAuthor string
+
+const (
+	AuthorAgent    MessageAuthor = "agent"
+	AuthorCustomer MessageAuthor = "customer"
+)
+
+// Valid reports whether a is agent or customer.
+func (a MessageAuthor) Valid() bool { return a == AuthorAgent || a == AuthorCustomer }
