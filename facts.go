@@ -126,8 +126,12 @@ type Order struct {
 	PaymentIntent        string         `json:"payment_intent"`
 	ApplicationFeeAmount int64          `json:"application_fee_amount"`
 	Renewal              *Renewal       `json:"renewal"`
-	Disputed             bool           `json:"disputed"`
-	RefundedAmount       int64          `json:"refunded_amount"`
+	// NextRenewalAt is when a membership renews automatically next (and is
+	// charged again); nil when it does not renew. refundflow reminds the
+	// learner ahead of it (SPEC 4.9).
+	NextRenewalAt  *time.Time `json:"next_renewal_at"`
+	Disputed       bool       `json:"disputed"`
+	RefundedAmount int64      `json:"refunded_amount"`
 	// Policy is the refund policy version in force at purchase, "name@version".
 	Policy    string    `json:"policy"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -164,6 +168,9 @@ func (o *Order) Validate() error {
 	}
 	if o.Renewal != nil && o.Renewal.PeriodStart.IsZero() {
 		pr.Add("renewal.period_start", "missing_period_start", "is required for a renewal")
+	}
+	if o.NextRenewalAt != nil && !o.PurchasedAt.IsZero() && !o.NextRenewalAt.After(o.PurchasedAt) {
+		pr.Add("next_renewal_at", "renewal_not_after_purchase", "must be after purchased_at")
 	}
 	return pr.Err()
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -88,6 +90,7 @@ type orderRequest struct {
 	PaymentIntent        string            `json:"payment_intent"`
 	ApplicationFeeAmount int64             `json:"application_fee_amount"`
 	Renewal              *renewalRequest   `json:"renewal"`
+	NextRenewalAt        *string           `json:"next_renewal_at"`
 	Disputed             bool              `json:"disputed"`
 }
 
@@ -110,6 +113,7 @@ func (s *Server) putOrder(c *gin.Context) {
 		PurchasedAt:          requireTime(&pr, "purchased_at", req.PurchasedAt),
 		PaymentIntent:        req.PaymentIntent,
 		ApplicationFeeAmount: req.ApplicationFeeAmount,
+		NextRenewalAt:        parseTime(&pr, "next_renewal_at", req.NextRenewalAt),
 		Disputed:             req.Disputed,
 	}
 	if req.Renewal != nil {
@@ -122,12 +126,37 @@ func (s *Server) putOrder(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := s.renewsOnlyMemberships(c.Request.Context(), o); err != nil {
+		s.fail(c, err)
+		return
+	}
 	created, err := s.DB.UpsertOrder(c.Request.Context(), o, s.PinPolicy)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	c.JSON(createdOrOK(created), o)
+}
+
+// renewsOnlyMemberships refuses a renewal date on an order of anything but
+// a membership: nothing else renews. An unknown product is left for the
+// upsert to report.
+func (s *Server) renewsOnlyMemberships(ctx context.Context, o *refundflow.Order) error {
+	if o.NextRenewalAt == nil {
+		return nil
+	}
+	p, err := s.DB.GetProduct(ctx, o.ProductID)
+	if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if p.Type != refundflow.Membership {
+		return &refundflow.Error{Kind: refundflow.EUNPROCESSABLE, Code: "not_a_membership", Field: "next_renewal_at",
+			Message: fmt.Sprintf("product %s is a %s; only a membership renews", p.ID, p.Type)}
+	}
+	return nil
 }
 
 func (s *Server) getOrder(c *gin.Context) {
@@ -210,88 +239,6 @@ func progressFits(p refundflow.Progress, product *refundflow.Product) error {
 		return e
 	}
 	return nil
-}
-
-type outageRequest struct {
-	ID         *string  `json:"id"`
-	ProductIDs []string `json:"product_ids"`
-	StartedAt  *string  `json:"started_at"`
-	EndedAt    *string  `json:"ended_at"`
-	Reason     string   `json:"reason"`
-}
-
-// outageJSON is the SPEC 5 outage shape.
-type outageJSON struct {
-	refundflow.Outage
-	Hours       float64         `json:"hours"`
-	Remediation remediationJSON `json:"remediation"`
-}
-
-type remediationJSON struct {
-	Mode     *string `json:"mode"`
-	Status   string  `json:"status"`
-	Total    int     `json:"total"`
-	Done     int     `json:"done"`
-	Refunded int     `json:"refunded"`
-	Retained int     `json:"retained"`
-	Failed   int     `json:"failed"`
-}
-
-func (s *Server) postOutage(c *gin.Context) {
-	var req outageRequest
-	if err := decode(c, &req); err != nil {
-		s.fail(c, err)
-		return
-	}
-	var pr refundflow.Problems
-	o := &refundflow.Outage{
-		ProductIDs: req.ProductIDs,
-		StartedAt:  requireTime(&pr, "started_at", req.StartedAt),
-		EndedAt:    parseTime(&pr, "ended_at", req.EndedAt),
-		Reason:     req.Reason,
-	}
-	if req.ID != nil {
-		o.ID = *req.ID
-	} else {
-		o.ID = newID("out")
-	}
-	if err := validate(pr, o.Validate()); err != nil {
-		s.fail(c, err)
-		return
-	}
-	ctx := c.Request.Context()
-	for i, id := range o.ProductIDs {
-		if _, err := s.DB.GetProduct(ctx, id); err != nil {
-			if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
-				err = &refundflow.Error{Kind: refundflow.EUNPROCESSABLE, Code: "unknown_product",
-					Field: "product_ids[" + itoa(i) + "]", Message: "product " + id + " is not known"}
-			}
-			s.fail(c, err)
-			return
-		}
-	}
-	if err := s.DB.CreateOutage(ctx, o); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusCreated, s.outageJSON(o))
-}
-
-func (s *Server) getOutage(c *gin.Context) {
-	o, err := s.DB.GetOutage(c.Request.Context(), c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, s.outageJSON(o))
-}
-
-func (s *Server) outageJSON(o *refundflow.Outage) outageJSON {
-	return outageJSON{
-		Outage:      *o,
-		Hours:       float64(int64(o.Hours(s.Now())*100)) / 100,
-		Remediation: remediationJSON{Status: "not_started"},
-	}
 }
 
 // validate joins the problems found while reading a request with those the

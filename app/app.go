@@ -114,6 +114,9 @@ func (a *App) RunWorker(ctx context.Context) error {
 	if err := workflows.EnsureReconcileSchedule(ctx, a.Temporal); err != nil {
 		return err
 	}
+	if err := workflows.EnsureSchedules(ctx, a.Temporal); err != nil {
+		return err
+	}
 	acts, err := a.Activities()
 	if err != nil {
 		return err

@@ -36,6 +36,9 @@ const (
 	EventOfferAccepted   EventType = "offer.accepted"
 	EventTicketEscalated EventType = "ticket.escalated"
 	EventSLABreached     EventType = "sla.breached"
+	// EventRenewalReminderSent: refundflow reminded the learner that a
+	// membership renews (SPEC 4.9); see RenewalReminderData.
+	EventRenewalReminderSent EventType = "renewal.reminder_sent"
 )
 
 // Event is one webhook delivery's content. The envelope on the wire is
@@ -135,6 +138,18 @@ type SLABreachedData struct {
 	Target string    `json:"target"`
 	DueAt  time.Time `json:"due_at"`
 	Level  int       `json:"level"`
+}
+
+// RenewalReminderData is the data of renewal.reminder_sent.
+type RenewalReminderData struct {
+	OrderID   string    `json:"order_id"` // the order that announced the renewal
+	LearnerID string    `json:"learner_id"`
+	ProductID string    `json:"product_id"`
+	RenewsAt  time.Time `json:"renews_at"`
+	// Amount (minor units of Currency) is the charge the reminder announced.
+	Amount   int64          `json:"amount"`
+	Currency money.Currency `json:"currency"`
+	SentAt   time.Time      `json:"sent_at"`
 }
 
 // Webhook headers.

@@ -106,6 +106,7 @@ func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPi
 			Disputed:             o.Disputed,
 			PolicyName:           policyName,
 			PolicyVersion:        int32(policyVersion),
+			NextRenewalAt:        o.NextRenewalAt,
 		}
 		if o.Renewal != nil {
 			params.RenewalPeriodStart = &o.Renewal.PeriodStart
@@ -127,6 +128,7 @@ func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPi
 			RenewalPeriodStart: row.RenewalPeriodStart, RenewalReminderSentAt: row.RenewalReminderSentAt,
 			Disputed: row.Disputed, RefundedAmount: row.RefundedAmount, InFlightAmount: row.InFlightAmount,
 			PolicyName: row.PolicyName, PolicyVersion: row.PolicyVersion, UpdatedAt: row.UpdatedAt,
+			NextRenewalAt: row.NextRenewalAt,
 		})
 		return nil
 	})
@@ -160,6 +162,7 @@ func orderFromRow(r sqlgen.Order) refundflow.Order {
 		ApplicationFeeAmount: r.ApplicationFeeAmount,
 		Disputed:             r.Disputed,
 		RefundedAmount:       r.RefundedAmount,
+		NextRenewalAt:        utcPtr(r.NextRenewalAt),
 		Policy:               fmt.Sprintf("%s@%d", r.PolicyName, r.PolicyVersion),
 		UpdatedAt:            r.UpdatedAt.UTC(),
 	}

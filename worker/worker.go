@@ -58,6 +58,10 @@ func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 	register(refunds, []any{workflows.Reconcile}, a.StartReconciliation, a.FinishReconciliation)
 	// Tickets and their SLA clocks (SPEC 4.8).
 	register(refunds, []any{workflows.Escalation}, a.OpenTicket, a.RecordTicketStep)
+	// Bulk and scheduled work (SPEC 4.9).
+	register(refunds, []any{workflows.OutageRemediation, workflows.RenewalReminders, workflows.RefundRateMonitor},
+		a.OpenOutageCases, a.RemediationPageStarted, a.RemediationProgress, a.CompleteRemediation, a.MakeExtensionOffer,
+		a.DueRenewals, a.MonitorCourses)
 
 	// Only Stripe calls run here: the server holds them to the rate.
 	payments := worker.New(c, workflows.PaymentsTaskQueue, worker.Options{
@@ -67,7 +71,7 @@ func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 	register(payments, nil, a.CreateStripeRefund, a.GetStripeRefund, a.ReconcileStripePage, a.ReconcileLedgerSide)
 
 	notifications := worker.New(c, workflows.NotificationsTaskQueue, worker.Options{DisableWorkflowWorker: true})
-	register(notifications, nil, a.NotifyLearner, a.SendWebhook, a.NotifyStaff,
+	register(notifications, nil, a.NotifyLearner, a.SendWebhook, a.NotifyStaff, a.SendRenewalReminder,
 		a.NotifyTicketLearner, a.NotifyTicketStaff, a.SendTicketWebhook)
 	return []worker.Worker{refunds, payments, notifications}
 }

@@ -76,6 +76,15 @@ const (
 	StripeRefundSignal = "stripe-refund-updated"
 )
 
+// Bulk and scheduled work (SPEC 4.9): the outage remediation's cancel
+// signal, and the Temporal Schedules created at worker start with the ids
+// their workflows run under.
+const (
+	CancelRemediationSignal     = "cancel-remediation"
+	RenewalRemindersScheduleID  = "renewal-reminders"
+	RefundRateMonitorScheduleID = "refund-rate-monitor"
+)
+
 // Ticket updates (answered at once, with validators) and query (SPEC 4.8).
 const (
 	TicketMessageUpdate = "ticket-message"

@@ -50,7 +50,7 @@ func (r *refundCase) run(ctx workflow.Context) (RefundResult, error) {
 		if !r.rejectAndAwaitAppeal(ctx, refundflow.SystemActor, "") {
 			return r.close(ctx, nil)
 		}
-	} else if r.decision.Retention && !r.in.SkipRetention {
+	} else if r.offersRetention(ctx) {
 		if keepGoing := r.offerRetention(ctx); !keepGoing {
 			return r.close(ctx, nil)
 		}
@@ -98,7 +98,7 @@ func (r *refundCase) decideEligibility(ctx workflow.Context) (bool, error) {
 func (r *refundCase) offerRetention(ctx workflow.Context) bool {
 	expires := workflow.Now(ctx).Add(r.in.OfferWindow)
 	var made []refundflow.Offer
-	err := workflow.ExecuteActivity(r.dbCtx(ctx), r.acts.MakeOffers, activities.MakeOffersInput{
+	err := workflow.ExecuteActivity(r.dbCtx(ctx), r.offerMaker(), activities.MakeOffersInput{
 		RefundID: r.in.RefundID, ExpiresAt: expires,
 	}).Get(ctx, &made)
 	if err != nil || len(made) == 0 || r.state.Status != refundflow.StatusEvaluating {

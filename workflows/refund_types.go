@@ -22,6 +22,9 @@ type RefundInput struct {
 	ApprovalSLA   time.Duration
 	// AppealWindow is how long a rejected learner may appeal.
 	AppealWindow time.Duration
+	// ExtensionOffer: an outage remediation in offer mode opened the case;
+	// it offers more days of access before the refund (see outage_offer.go).
+	ExtensionOffer bool
 }
 
 // DefaultAppealWindow is how long a rejection stays open to appeal.

@@ -33,11 +33,15 @@ SELECT EXISTS (SELECT 1 FROM products WHERE id = @id);
 INSERT INTO orders (
     id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at,
     payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at,
-    disputed, policy_name, policy_version
+    disputed, policy_name, policy_version, next_renewal_at
 ) VALUES (
     @id, @learner_id, @learner_email, @locale, @product_id, @amount, @currency, @purchased_at,
-    @payment_intent, @application_fee_amount, @renewal_period_start, @renewal_reminder_sent_at,
-    @disputed, @policy_name, @policy_version
+    @payment_intent, @application_fee_amount, @renewal_period_start,
+    -- A renewal refundflow reminded the learner of carries that reminder.
+    COALESCE(sqlc.narg(renewal_reminder_sent_at)::timestamptz, (
+        SELECT r.sent_at FROM renewal_reminders r
+        WHERE r.learner_id = @learner_id AND r.product_id = @product_id AND r.renews_at = @renewal_period_start)),
+    @disputed, @policy_name, @policy_version, sqlc.narg(next_renewal_at)
 )
 ON CONFLICT (id) DO UPDATE SET
     learner_id = excluded.learner_id,
@@ -52,6 +56,7 @@ ON CONFLICT (id) DO UPDATE SET
     renewal_period_start = excluded.renewal_period_start,
     renewal_reminder_sent_at = COALESCE(orders.renewal_reminder_sent_at, excluded.renewal_reminder_sent_at),
     disputed = excluded.disputed,
+    next_renewal_at = excluded.next_renewal_at,
     updated_at = now()
 RETURNING *, (xmax = 0)::boolean AS inserted;
 

@@ -11,7 +11,7 @@ import (
 )
 
 const getOrder = `-- name: GetOrder :one
-SELECT id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at, payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at, disputed, refunded_amount, in_flight_amount, policy_name, policy_version, created_at, updated_at FROM orders WHERE id = $1
+SELECT id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at, payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at, disputed, refunded_amount, in_flight_amount, policy_name, policy_version, created_at, updated_at, next_renewal_at FROM orders WHERE id = $1
 `
 
 func (q *Queries) GetOrder(ctx context.Context, id string) (Order, error) {
@@ -37,6 +37,7 @@ func (q *Queries) GetOrder(ctx context.Context, id string) (Order, error) {
 		&i.PolicyVersion,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.NextRenewalAt,
 	)
 	return i, err
 }
@@ -169,7 +170,7 @@ func (q *Queries) ListOutages(ctx context.Context, maxRows int32) ([]Outage, err
 }
 
 const lockOrder = `-- name: LockOrder :one
-SELECT id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at, payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at, disputed, refunded_amount, in_flight_amount, policy_name, policy_version, created_at, updated_at FROM orders WHERE id = $1 FOR UPDATE
+SELECT id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at, payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at, disputed, refunded_amount, in_flight_amount, policy_name, policy_version, created_at, updated_at, next_renewal_at FROM orders WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockOrder(ctx context.Context, id string) (Order, error) {
@@ -195,6 +196,7 @@ func (q *Queries) LockOrder(ctx context.Context, id string) (Order, error) {
 		&i.PolicyVersion,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.NextRenewalAt,
 	)
 	return i, err
 }
@@ -214,11 +216,15 @@ const upsertOrder = `-- name: UpsertOrder :one
 INSERT INTO orders (
     id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at,
     payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at,
-    disputed, policy_name, policy_version
+    disputed, policy_name, policy_version, next_renewal_at
 ) VALUES (
     $1, $2, $3, $4, $5, $6, $7, $8,
-    $9, $10, $11, $12,
-    $13, $14, $15
+    $9, $10, $11,
+    -- A renewal refundflow reminded the learner of carries that reminder.
+    COALESCE($12::timestamptz, (
+        SELECT r.sent_at FROM renewal_reminders r
+        WHERE r.learner_id = $2 AND r.product_id = $5 AND r.renews_at = $11)),
+    $13, $14, $15, $16
 )
 ON CONFLICT (id) DO UPDATE SET
     learner_id = excluded.learner_id,
@@ -233,8 +239,9 @@ ON CONFLICT (id) DO UPDATE SET
     renewal_period_start = excluded.renewal_period_start,
     renewal_reminder_sent_at = COALESCE(orders.renewal_reminder_sent_at, excluded.renewal_reminder_sent_at),
     disputed = excluded.disputed,
+    next_renewal_at = excluded.next_renewal_at,
     updated_at = now()
-RETURNING id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at, payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at, disputed, refunded_amount, in_flight_amount, policy_name, policy_version, created_at, updated_at, (xmax = 0)::boolean AS inserted
+RETURNING id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at, payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at, disputed, refunded_amount, in_flight_amount, policy_name, policy_version, created_at, updated_at, next_renewal_at, (xmax = 0)::boolean AS inserted
 `
 
 type UpsertOrderParams struct {
@@ -253,6 +260,7 @@ type UpsertOrderParams struct {
 	Disputed              bool
 	PolicyName            string
 	PolicyVersion         int32
+	NextRenewalAt         *time.Time
 }
 
 type UpsertOrderRow struct {
@@ -275,6 +283,7 @@ type UpsertOrderRow struct {
 	PolicyVersion         int32
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+	NextRenewalAt         *time.Time
 	Inserted              bool
 }
 
@@ -297,6 +306,7 @@ func (q *Queries) UpsertOrder(ctx context.Context, arg UpsertOrderParams) (Upser
 		arg.Disputed,
 		arg.PolicyName,
 		arg.PolicyVersion,
+		arg.NextRenewalAt,
 	)
 	var i UpsertOrderRow
 	err := row.Scan(
@@ -319,6 +329,7 @@ func (q *Queries) UpsertOrder(ctx context.Context, arg UpsertOrderParams) (Upser
 		&i.PolicyVersion,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.NextRenewalAt,
 		&i.Inserted,
 	)
 	return i, err

@@ -726,7 +726,7 @@ func (q *Queries) ListReconciliationFindings(ctx context.Context, runID string) 
 }
 
 const lockOrderByPaymentIntent = `-- name: LockOrderByPaymentIntent :one
-SELECT id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at, payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at, disputed, refunded_amount, in_flight_amount, policy_name, policy_version, created_at, updated_at FROM orders WHERE payment_intent = $1 ORDER BY id LIMIT 1 FOR UPDATE
+SELECT id, learner_id, learner_email, locale, product_id, amount, currency, purchased_at, payment_intent, application_fee_amount, renewal_period_start, renewal_reminder_sent_at, disputed, refunded_amount, in_flight_amount, policy_name, policy_version, created_at, updated_at, next_renewal_at FROM orders WHERE payment_intent = $1 ORDER BY id LIMIT 1 FOR UPDATE
 `
 
 func (q *Queries) LockOrderByPaymentIntent(ctx context.Context, paymentIntent string) (Order, error) {
@@ -752,6 +752,7 @@ func (q *Queries) LockOrderByPaymentIntent(ctx context.Context, paymentIntent st
 		&i.PolicyVersion,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.NextRenewalAt,
 	)
 	return i, err
 }

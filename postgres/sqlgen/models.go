@@ -34,6 +34,30 @@ type ConsoleSession struct {
 	ExpiresAt time.Time
 }
 
+type CourseAnalytic struct {
+	CourseID        string
+	WindowStart     time.Time
+	WindowEnd       time.Time
+	Orders          int32
+	Refunds         int32
+	RefundRate      float64
+	MedianRate      float64
+	Reasons         json.RawMessage
+	RetainedRevenue json.RawMessage
+	ComputedAt      time.Time
+}
+
+type CourseFlag struct {
+	ID          string
+	CourseID    string
+	Kinds       []string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	Figures     json.RawMessage
+	FlaggedAt   time.Time
+	TicketID    *string
+}
+
 type Email struct {
 	ID        string
 	ToAddress string
@@ -104,6 +128,7 @@ type Order struct {
 	PolicyVersion         int32
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+	NextRenewalAt         *time.Time
 }
 
 type Outage struct {
@@ -263,6 +288,36 @@ type RefundTimeline struct {
 	Event    string
 	Status   string
 	Detail   json.RawMessage
+}
+
+type RemediationItem struct {
+	OutageID  string
+	OrderID   string
+	RefundID  string
+	Adopted   bool
+	CreatedAt time.Time
+}
+
+type RemediationRun struct {
+	OutageID    string
+	Mode        string
+	Status      string
+	Total       int32
+	NextOrderID string
+	AllOpened   bool
+	StartedBy   string
+	StartedAt   time.Time
+	UpdatedAt   time.Time
+	FinishedAt  *time.Time
+}
+
+type RenewalReminder struct {
+	LearnerID string
+	ProductID string
+	RenewsAt  time.Time
+	OrderID   string
+	SentAt    *time.Time
+	CreatedAt time.Time
 }
 
 type SlaEvent struct {

@@ -1,0 +1,97 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/refundflow/refundflow/postgres/sqlgen"
+)
+
+// Renewal is a membership renewal an order announced (next_renewal_at):
+// the learner, the membership and the date are what a reminder is about.
+type Renewal struct {
+	OrderID   string
+	LearnerID string
+	ProductID string
+	RenewsAt  time.Time
+}
+
+// RenewalReminder is a reminder refundflow recorded for a renewal; SentAt is
+// nil until the email is out.
+type RenewalReminder struct {
+	Renewal
+	SentAt *time.Time
+}
+
+// DueRenewals lists membership renewals after now whose reminder is due by
+// dueBefore and not sent yet, at most limit, one per learner, membership
+// and date. A renewal whose date moved is listed under its new date; one
+// turned off is not listed.
+func (db *DB) DueRenewals(ctx context.Context, now, dueBefore time.Time, limit int) ([]Renewal, error) {
+	rows, err := db.q.DueRenewals(ctx, sqlgen.DueRenewalsParams{Now: now, DueBefore: dueBefore, MaxRows: int32(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("due renewals: %w", err)
+	}
+	out := make([]Renewal, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Renewal{OrderID: r.ID, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt.UTC()})
+	}
+	return out, nil
+}
+
+// ClaimRenewalReminder records the reminder of a renewal before it is sent,
+// or returns the one recorded already (with SentAt when it went out).
+func (db *DB) ClaimRenewalReminder(ctx context.Context, r Renewal) (*RenewalReminder, error) {
+	row, err := db.q.ClaimRenewalReminder(ctx, sqlgen.ClaimRenewalReminderParams{
+		LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt, OrderID: r.OrderID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim renewal reminder of order %s: %w", r.OrderID, err)
+	}
+	return reminderFromRow(row), nil
+}
+
+// RenewalReminderSent records when a renewal's reminder went out (the first
+// time only) and puts it on the renewal order the platform may have pushed
+// already; one pushed later gets it when it is stored.
+func (db *DB) RenewalReminderSent(ctx context.Context, r Renewal, at time.Time) (*RenewalReminder, error) {
+	var out *RenewalReminder
+	err := db.InTx(ctx, func(q *sqlgen.Queries) error {
+		row, err := q.MarkRenewalReminderSent(ctx, sqlgen.MarkRenewalReminderSentParams{
+			SentAt: at, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt,
+		})
+		if err != nil {
+			return notFound(err, "no reminder recorded for the renewal of order %s", r.OrderID)
+		}
+		out = reminderFromRow(row)
+		_, err = q.RecordReminderOnRenewals(ctx, sqlgen.RecordReminderOnRenewalsParams{
+			SentAt: out.SentAt, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: &r.RenewsAt,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("renewal reminder of order %s sent: %w", r.OrderID, err)
+	}
+	return out, nil
+}
+
+// RenewalReminders lists the reminders of a learner's membership by date.
+func (db *DB) RenewalReminders(ctx context.Context, learnerID, productID string) ([]RenewalReminder, error) {
+	rows, err := db.q.ListRenewalReminders(ctx, sqlgen.ListRenewalRemindersParams{LearnerID: learnerID, ProductID: productID})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RenewalReminder, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *reminderFromRow(r))
+	}
+	return out, nil
+}
+
+func reminderFromRow(r sqlgen.RenewalReminder) *RenewalReminder {
+	return &RenewalReminder{
+		Renewal: Renewal{OrderID: r.OrderID, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt.UTC()},
+		SentAt:  utcPtr(r.SentAt),
+	}
+}

@@ -1,0 +1,43 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/refundflow/refundflow/activities"
+)
+
+// MonitorWindow is the trailing window the refund-rate monitor measures,
+// and so the shortest time between two flags of one course.
+const MonitorWindow = 30 * 24 * time.Hour
+
+// RefundRateMonitorResult is what one run measured and flagged.
+type RefundRateMonitorResult struct {
+	Courses int
+	Median  float64
+	// Flagged lists the courses flagged by this run.
+	Flagged []string
+}
+
+// RefundRateMonitor is one run of the refund-rate-monitor schedule
+// (SPEC 4.9): it measures every course over the trailing MonitorWindow —
+// orders, refunds, refund rate, reason mix, revenue kept by offers —
+// publishes the courses report, and flags the courses well above the
+// platform's norm or dominated by one reason, once per course per window,
+// with the figures, for the content team to review.
+func RefundRateMonitor(ctx workflow.Context) (RefundRateMonitorResult, error) {
+	var acts *activities.Activities // method values only: activity names
+	var run activities.MonitorResult
+	err := workflow.ExecuteActivity(scheduledDBCtx(ctx), acts.MonitorCourses, activities.MonitorInput{
+		At: workflow.Now(ctx), Window: MonitorWindow,
+	}).Get(ctx, &run)
+	if err != nil {
+		return RefundRateMonitorResult{}, err
+	}
+	res := RefundRateMonitorResult{Courses: run.Courses, Median: run.Median, Flagged: []string{}}
+	for _, f := range run.Flags {
+		res.Flagged = append(res.Flagged, f.CourseID)
+	}
+	return res, nil
+}

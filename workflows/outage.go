@@ -1,0 +1,282 @@
+package workflows
+
+import (
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
+)
+
+// RemediationInput starts the remediation of an outage, or carries it on
+// into the next run after continue-as-new.
+type RemediationInput struct {
+	OutageID string
+	// Mode is postgres.RemediateRefund or postgres.RemediateOffer.
+	Mode string
+	// SubmittedBy is the admin key that started it: the requester of its
+	// cases, who therefore cannot approve them.
+	SubmittedBy string
+	// The cases' windows, from the configuration when it started.
+	OfferWindow time.Duration
+	ApprovalSLA time.Duration
+	// StripeRatePerSecond is the payments queue's rate: it sizes how much
+	// work may wait ahead of it (see awaitRoom).
+	StripeRatePerSecond float64
+	// PageSize cases are opened and started together; PagesPerRun pages
+	// make one run, after which the workflow continues as new.
+	PageSize    int
+	PagesPerRun int
+
+	// Where the previous runs stopped: the order id the next page starts
+	// after, and whether every case is open already.
+	After     string
+	AllOpened bool
+	// Runs counts the runs before this one.
+	Runs int
+}
+
+// Defaults for RemediationInput: a run starts at most 1 000 cases, half the
+// server's limit of pending child workflows, in about 2 500 history events.
+const (
+	DefaultRemediationPageSize    = 200
+	DefaultRemediationPagesPerRun = 5
+)
+
+// RemediationResult is how a remediation ended and how many runs it took.
+type RemediationResult struct {
+	Status string
+	Runs   int
+}
+
+// OutageRemediation gives every learner an outage affected what the policy
+// owes them (SPEC 4.9), in two phases:
+//
+//  1. Open: page through the affected orders by id; for each page, open the
+//     cases in the read model (one transaction, idempotent) and start each
+//     case's Refund workflow as an abandoned child, so that cases outlive
+//     the run that started them. A few pages make a run; then the workflow
+//     continues as new, so that 100 000 orders fit in bounded histories.
+//  2. Await: wait until every case has ended, reading the read model, then
+//     mark the remediation completed.
+//
+// The money moves as fast as the payments queue's rate limit allows: the
+// only brake here keeps the engine from holding more cases ahead of the
+// payments queue than it can pay in half a minute. A cancellation (the API
+// records it, then signals) stops it between pages; open cases go on.
+func OutageRemediation(ctx workflow.Context, in RemediationInput) (RemediationResult, error) {
+	m := &remediation{in: in, cancels: workflow.GetSignalChannel(ctx, CancelRemediationSignal)}
+	if m.in.PageSize <= 0 {
+		m.in.PageSize = DefaultRemediationPageSize
+	}
+	if m.in.PagesPerRun <= 0 {
+		m.in.PagesPerRun = DefaultRemediationPagesPerRun
+	}
+	return m.run(ctx)
+}
+
+type remediation struct {
+	in       RemediationInput
+	acts     *activities.Activities // method values only: activity names
+	cancels  workflow.ReceiveChannel
+	canceled bool
+}
+
+func (m *remediation) run(ctx workflow.Context) (RemediationResult, error) {
+	for page := 0; !m.in.AllOpened; page++ {
+		if m.noticeCancel() {
+			return m.result(postgres.RemediationCanceled), nil
+		}
+		// Every run opens at least one page, so that runs make progress.
+		if page == m.in.PagesPerRun || (page > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
+			return m.continueAsNew(ctx)
+		}
+		if err := m.awaitRoom(ctx); err != nil {
+			return RemediationResult{}, err
+		}
+		if m.canceled {
+			continue
+		}
+		var p postgres.OutagePage
+		err := workflow.ExecuteActivity(m.dbCtx(ctx), m.acts.OpenOutageCases, activities.OpenOutageCasesInput{
+			OutageID: m.in.OutageID, After: m.in.After, Limit: m.in.PageSize,
+		}).Get(ctx, &p)
+		if err != nil {
+			return RemediationResult{}, err
+		}
+		if p.Canceled {
+			return m.result(postgres.RemediationCanceled), nil
+		}
+		m.startCases(ctx, p.Cases)
+		err = workflow.ExecuteActivity(m.dbCtx(ctx), m.acts.RemediationPageStarted, activities.RemediationPageInput{
+			OutageID: m.in.OutageID, Next: p.Next, Last: p.Last,
+		}).Get(ctx, nil)
+		if err != nil {
+			return RemediationResult{}, err
+		}
+		m.in.After, m.in.AllOpened = p.Next, p.Last
+	}
+	return m.awaitCases(ctx)
+}
+
+// awaitRoom waits while more of the remediation's cases are working ahead
+// of the payments queue than it pays in workAhead. That keeps the queue
+// busy without handing the engine 100 000 cases at once.
+func (m *remediation) awaitRoom(ctx workflow.Context) error {
+	rate := max(m.in.StripeRatePerSecond, 1)
+	room := max(int(rate*workAhead.Seconds()), 2*m.in.PageSize)
+	for !m.canceled {
+		prog, err := m.progress(ctx)
+		if err != nil {
+			return err
+		}
+		if prog.Active < room {
+			return nil
+		}
+		// Until the queue has paid for half the room, at its rate.
+		wait := time.Duration(float64(prog.Active-room/2) / rate * float64(time.Second))
+		m.sleep(ctx, min(max(wait, time.Second), time.Minute))
+	}
+	return nil
+}
+
+// workAhead is how much payments-queue work the remediation keeps open.
+const workAhead = 30 * time.Second
+
+// startCases starts the Refund workflow of each case the remediation
+// opened. A case whose workflow exists already (a page opened again after a
+// crash or a resumed run) is left as it is: the workflow id is the case's.
+func (m *remediation) startCases(ctx workflow.Context, cases []postgres.OutageCase) {
+	var started []workflow.ChildWorkflowFuture
+	for _, c := range cases {
+		if c.Adopted {
+			continue // the learner's own case, with its own workflow
+		}
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            RefundWorkflowID(c.RefundID),
+			TaskQueue:             RefundsTaskQueue,
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				RefundStatusKey.ValueSet(string(refundflow.StatusEvaluating)),
+				RefundReasonKey.ValueSet(string(policy.ReasonTechnicalFailure)),
+				OrderIDKey.ValueSet(c.OrderID),
+				CourseIDKey.ValueSet(c.ProductID),
+				CurrencyKey.ValueSet(c.Currency),
+				EscalationLevelKey.ValueSet(1),
+			),
+		})
+		started = append(started, workflow.ExecuteChildWorkflow(cctx, Refund, RefundInput{
+			RefundID: c.RefundID, SubmittedBy: m.in.SubmittedBy,
+			OfferWindow: m.in.OfferWindow, ApprovalSLA: m.in.ApprovalSLA, AppealWindow: DefaultAppealWindow,
+			ExtensionOffer: m.in.Mode == postgres.RemediateOffer,
+		}))
+	}
+	// A run may end only once its children have started, or they would
+	// not start at all.
+	for _, f := range started {
+		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			workflow.GetLogger(ctx).Error("refund case not started", "outage", m.in.OutageID, "error", err)
+		}
+	}
+}
+
+// awaitCases waits until every case has ended, then completes the
+// remediation. It reads the read model every 5 s while cases keep ending,
+// and less and less often (every minute at most) while none do: offer-mode
+// cases wait days for learners.
+func (m *remediation) awaitCases(ctx workflow.Context) (RemediationResult, error) {
+	const quick, slow = 5 * time.Second, time.Minute
+	poll, lastDone := quick, -1
+	for polls := 0; ; polls++ {
+		if m.noticeCancel() {
+			return m.result(postgres.RemediationCanceled), nil
+		}
+		prog, err := m.progress(ctx)
+		if err != nil {
+			return RemediationResult{}, err
+		}
+		if prog.Done >= prog.Opened {
+			var completed bool
+			err := workflow.ExecuteActivity(m.dbCtx(ctx), m.acts.CompleteRemediation, activities.CompleteRemediationInput{
+				OutageID: m.in.OutageID, At: workflow.Now(ctx),
+			}).Get(ctx, &completed)
+			if err != nil {
+				return RemediationResult{}, err
+			}
+			if !completed {
+				return m.result(postgres.RemediationCanceled), nil
+			}
+			return m.result(postgres.RemediationCompleted), nil
+		}
+		if polls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return m.continueAsNew(ctx)
+		}
+		if prog.Done > lastDone {
+			poll = quick
+		} else {
+			poll = min(2*poll, slow)
+		}
+		lastDone = prog.Done
+		m.sleep(ctx, poll)
+	}
+}
+
+func (m *remediation) progress(ctx workflow.Context) (postgres.RemediationProgress, error) {
+	var p postgres.RemediationProgress
+	err := workflow.ExecuteActivity(m.dbCtx(ctx), m.acts.RemediationProgress, m.in.OutageID).Get(ctx, &p)
+	return p, err
+}
+
+// sleep waits for d or a cancellation, whichever comes first.
+func (m *remediation) sleep(ctx workflow.Context, d time.Duration) {
+	tctx, stop := workflow.WithCancel(ctx)
+	defer stop()
+	workflow.NewSelector(ctx).
+		AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) {}).
+		AddReceive(m.cancels, func(workflow.ReceiveChannel, bool) { m.noticeCancel() }).
+		Select(ctx)
+}
+
+// noticeCancel drains the cancel signal and reports whether the
+// remediation is canceled.
+func (m *remediation) noticeCancel() bool {
+	for m.cancels.ReceiveAsync(nil) {
+		m.canceled = true
+	}
+	return m.canceled
+}
+
+// continueAsNew hands the remediation to a fresh run with an empty
+// history; a cancel signal that arrived meanwhile ends it instead (the
+// new run would not see it).
+func (m *remediation) continueAsNew(ctx workflow.Context) (RemediationResult, error) {
+	if m.noticeCancel() {
+		return m.result(postgres.RemediationCanceled), nil
+	}
+	next := m.in
+	next.Runs++
+	return RemediationResult{}, workflow.NewContinueAsNewError(ctx, OutageRemediation, next)
+}
+
+func (m *remediation) result(status string) RemediationResult {
+	return RemediationResult{Status: status, Runs: m.in.Runs + 1}
+}
+
+// dbCtx runs the remediation's read-model activities, retried until
+// PostgreSQL answers; a page of cases takes a while.
+func (m *remediation) dbCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           RefundsTaskQueue,
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
+		},
+	})
+}
