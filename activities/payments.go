@@ -129,6 +129,8 @@ func stripeError(ctx context.Context, err error) error {
 	switch class {
 	case payments.Permanent:
 		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("stripe refused: %v", err), ErrPaymentPermanent, err, code)
+	case payments.Misconfigured:
+		activity.GetLogger(ctx).Error("Stripe refuses refundflow's credentials; fix STRIPE_SECRET_KEY (refunds wait and retry)", "code", code, "error", err)
 	case payments.RateLimited:
 		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("stripe rate limit (%s): %v", code, err), ErrStripeRateLimited,
 			temporal.ApplicationErrorOptions{Cause: err, Details: []any{code}, NextRetryDelay: rateLimitBackoff(activity.GetInfo(ctx).Attempt)})

@@ -20,8 +20,13 @@ const (
 	// (stripe-go does not retry these itself).
 	RateLimited
 	// Permanent: retrying cannot help (already refunded, disputed, amount too
-	// large, no such payment, bad request, bad key).
+	// large, no such payment, bad request).
 	Permanent
+	// Misconfigured: Stripe refused our credentials or account, before
+	// doing anything. Nothing moved and every refund would fail the same
+	// way, so failing the cases would only leave finance to re-drive them;
+	// retry with backoff instead until an operator fixes the key.
+	Misconfigured
 )
 
 // Classify sorts an error from this package, with a short stable code for
@@ -50,7 +55,7 @@ func Classify(err error) (Class, string) {
 		case se.HTTPStatusCode >= 500:
 			return Ambiguous, "stripe_5xx"
 		case se.HTTPStatusCode == http.StatusUnauthorized || se.HTTPStatusCode == http.StatusForbidden:
-			return Permanent, "stripe_auth"
+			return Misconfigured, "stripe_auth"
 		case se.HTTPStatusCode >= 400:
 			return Permanent, "stripe_" + string(se.Code)
 		}
