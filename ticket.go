@@ -54,3 +54,8 @@ const (
 
 // Valid reports whether a is agent or customer.
 func (a MessageAuthor) Valid() bool { return a == AuthorAgent || a == AuthorCustomer }
+
+// ContentTeam is the queue that course-review tickets are opened for: it
+// stands where a learner stands on other tickets, so the team reads the
+// ticket's messages there and has no email address to be mailed at.
+const ContentTeam = "team:content"

@@ -159,3 +159,15 @@ func (a *Activities) MonitorCourses(ctx context.Context, in MonitorInput) (Monit
 	}
 	return res, nil
 }
+
+// LinkCourseReviewInput records the ticket a course flag opened.
+type LinkCourseReviewInput struct {
+	FlagID   string
+	TicketID string
+}
+
+// LinkCourseReview records the course-review ticket on its flag, so the
+// courses report shows it.
+func (a *Activities) LinkCourseReview(ctx context.Context, in LinkCourseReviewInput) error {
+	return a.DB.LinkCourseFlagTicket(ctx, in.FlagID, in.TicketID)
+}

@@ -184,3 +184,8 @@ func flagFromRow(r sqlgen.CourseFlag) *CourseFlag {
 	}
 	return f
 }
+
+// LinkCourseFlagTicket records the course-review ticket a flag opened.
+func (db *DB) LinkCourseFlagTicket(ctx context.Context, flagID, ticketID string) error {
+	return db.q.LinkCourseFlagTicket(ctx, sqlgen.LinkCourseFlagTicketParams{ID: flagID, TicketID: &ticketID})
+}

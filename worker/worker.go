@@ -61,7 +61,7 @@ func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 	// Bulk and scheduled work (SPEC 4.9).
 	register(refunds, []any{workflows.OutageRemediation, workflows.RenewalReminders, workflows.RefundRateMonitor},
 		a.OpenOutageCases, a.RemediationPageStarted, a.RemediationProgress, a.CompleteRemediation, a.MakeExtensionOffer,
-		a.DueRenewals, a.MonitorCourses)
+		a.DueRenewals, a.MonitorCourses, a.LinkCourseReview)
 
 	// Only Stripe calls run here: the server holds them to the rate.
 	payments := worker.New(c, workflows.PaymentsTaskQueue, worker.Options{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/refundflow/refundflow/internal/casetest"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/sla"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -23,6 +25,9 @@ func monitorAt(t *testing.T, w *casetest.World, at time.Time) workflows.RefundRa
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(at)
 	env.RegisterWorkflow(workflows.RefundRateMonitor)
+	env.RegisterWorkflow(workflows.Escalation)
+	// The course-review tickets outlive the monitor's run.
+	env.SetDetachedChildWait(false)
 	env.RegisterActivity(w.Acts)
 	env.ExecuteWorkflow(workflows.RefundRateMonitor)
 	if err := env.GetWorkflowError(); err != nil {
@@ -101,5 +106,20 @@ func TestMonitorFlagsACourseOncePerWindow(t *testing.T) {
 		if r.Flag != nil {
 			t.Fatalf("steady course flagged: %+v", r)
 		}
+	}
+
+	// The flag opened one ticket for the content team, with the figures.
+	if top.Flag.TicketID == "" {
+		t.Fatal("the flag opened no course-review ticket")
+	}
+	tk, err := w.DB.GetTicket(context.Background(), top.Flag.TicketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.LearnerID != refundflow.ContentTeam || tk.Tier != sla.Free || tk.SLA.EscalationLevel != 1 || !strings.Contains(tk.Subject, "spiking") {
+		t.Fatalf("course-review ticket %+v", tk)
+	}
+	if len(tk.Messages) != 1 || !strings.Contains(tk.Messages[0].Body, "refund rate 40.0% against a platform median of 5.0%") {
+		t.Fatalf("ticket messages %+v", tk.Messages)
 	}
 }

@@ -202,3 +202,7 @@ FROM course_analytics a
 JOIN products p ON p.id = a.course_id
 LEFT JOIN course_flags f ON f.course_id = a.course_id AND f.window_end > a.window_start
 ORDER BY a.refund_rate DESC, a.course_id;
+
+-- name: LinkCourseFlagTicket :exec
+-- The course-review ticket a flag opened; set once.
+UPDATE course_flags SET ticket_id = @ticket_id WHERE id = @id AND ticket_id IS NULL;

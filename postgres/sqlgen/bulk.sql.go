@@ -623,6 +623,21 @@ func (q *Queries) InsertRemediationRun(ctx context.Context, arg InsertRemediatio
 	return i, err
 }
 
+const linkCourseFlagTicket = `-- name: LinkCourseFlagTicket :exec
+UPDATE course_flags SET ticket_id = $1 WHERE id = $2 AND ticket_id IS NULL
+`
+
+type LinkCourseFlagTicketParams struct {
+	TicketID *string
+	ID       string
+}
+
+// The course-review ticket a flag opened; set once.
+func (q *Queries) LinkCourseFlagTicket(ctx context.Context, arg LinkCourseFlagTicketParams) error {
+	_, err := q.db.Exec(ctx, linkCourseFlagTicket, arg.TicketID, arg.ID)
+	return err
+}
+
 const listCourseAnalytics = `-- name: ListCourseAnalytics :many
 SELECT a.course_id, a.window_start, a.window_end, a.orders, a.refunds, a.refund_rate, a.median_rate, a.reasons, a.retained_revenue, a.computed_at, p.title,
     f.id AS flag_id, f.kinds AS flag_kinds, f.flagged_at AS flagged_at, f.ticket_id AS flag_ticket_id
