@@ -79,20 +79,25 @@ func openCourseReview(ctx workflow.Context, f postgres.CourseFlag, median float6
 			TicketTierKey.ValueSet(string(sla.Free)), EscalationLevelKey.ValueSet(1), CourseIDKey.ValueSet(f.CourseID),
 		),
 	})
-	child := workflow.ExecuteChildWorkflow(cctx, Escalation, TicketInput{
-		TicketID: id, Acknowledged: true,
-		New: &postgres.NewTicket{
-			ID: id, Tier: sla.Free, Priority: sla.Normal, LearnerID: refundflow.ContentTeam, Locale: refundflow.LocaleZhCN,
-			Subject:  fmt.Sprintf("Course review: %s / 课程复查：%s", f.CourseID, f.CourseID),
-			Body:     courseReviewBody(f, a, median),
-			OpenedBy: refundflow.SystemActor, OpenedAt: workflow.Now(ctx), Level: 1,
-		},
-	})
+	ticket := &postgres.NewTicket{
+		ID: id, Tier: sla.Free, Priority: sla.Normal, LearnerID: refundflow.ContentTeam, Locale: refundflow.LocaleZhCN,
+		Subject:  fmt.Sprintf("Course review: %s / 课程复查：%s", f.CourseID, f.CourseID),
+		Body:     courseReviewBody(f, a, median),
+		OpenedBy: refundflow.SystemActor, OpenedAt: workflow.Now(ctx), Level: 1,
+	}
+	// The row first (opening is idempotent; the ticket's workflow opens the
+	// same), so the flag never points at a ticket that is not there yet.
+	acts := (*activities.Activities)(nil)
+	if err := workflow.ExecuteActivity(scheduledDBCtx(ctx), acts.OpenTicket, activities.OpenTicketInput{TicketID: id, New: ticket}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("could not open a course-review ticket", "course", f.CourseID, "error", err)
+		return
+	}
+	child := workflow.ExecuteChildWorkflow(cctx, Escalation, TicketInput{TicketID: id, Acknowledged: true, New: ticket})
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("could not open a course-review ticket", "course", f.CourseID, "error", err)
 		return
 	}
-	err := workflow.ExecuteActivity(scheduledDBCtx(ctx), (*activities.Activities)(nil).LinkCourseReview,
+	err := workflow.ExecuteActivity(scheduledDBCtx(ctx), acts.LinkCourseReview,
 		activities.LinkCourseReviewInput{FlagID: f.ID, TicketID: id}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not link the course-review ticket", "course", f.CourseID, "error", err)
