@@ -347,6 +347,7 @@ func TestRefundFailingAfterSuccessIsReversedAndAForgedWebhookIsNot(t *testing.T)
 	}
 	s.waitFor(c.ID, refundflow.StatusFailed)
 	s.waitForClosed(workflows.RefundFailedWorkflowID(c.ID, re.ID))
+	s.saveHistory(workflows.RefundFailedWorkflowID(c.ID, re.ID), "refund-failed-after-success")
 	if got := s.orderRefunded("it-late"); got != 0 {
 		t.Fatalf("order still refunded %d", got)
 	}
@@ -393,6 +394,7 @@ func TestReportsMatchStripesRecord(t *testing.T) {
 		t.Fatalf("run reconciliation: %d", code)
 	}
 	s.waitForClosed(started.RunID)
+	s.saveHistory(started.RunID, "reconcile")
 	var recon struct {
 		Run struct {
 			Status        string `json:"status"`

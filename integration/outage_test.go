@@ -259,3 +259,60 @@ func BenchmarkRemediationThroughput(b *testing.B) {
 		b.ReportMetric(float64(r.world.Stripe.Snapshot().Counters.RateLimited-before), "stripe-429s")
 	}
 }
+
+// In offer mode each affected learner is first offered more days of
+// access: one takes them, the others decline and are refunded.
+func TestOfferModeRemediationLetsLearnersChooseAnExtension(t *testing.T) {
+	r := newRig(t, 50)
+	bought := r.liveCourse("ui-live", 4)
+	r.declare("ui-50h", "ui-live")
+	_, platformKey, err := r.world.DB.CreateAPIKey(context.Background(), "it-platform", refundflow.RolePlatform, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := r.call("POST", "/v1/outages/ui-50h/remediate", map[string]any{"mode": "offer"}, nil); code != http.StatusAccepted {
+		t.Fatalf("remediate: %d", code)
+	}
+	asPlatform := func(path string) int {
+		req, _ := http.NewRequest("POST", r.api+path, nil)
+		req.Header.Set("Authorization", "Bearer "+platformKey)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i, order := range bought {
+		id := postgres.OutageRefundID("ui-50h", order.ID)
+		var c *postgres.RefundCase
+		deadline := time.Now().Add(time.Minute)
+		for c == nil || c.Status != refundflow.StatusOffered {
+			if time.Now().After(deadline) {
+				t.Fatalf("case %s was never offered an extension: %+v", id, c)
+			}
+			time.Sleep(100 * time.Millisecond)
+			c, _ = r.world.DB.GetRefund(context.Background(), id)
+		}
+		if len(c.Offers) != 1 || c.Offers[0].Kind != refundflow.OfferExtendAccess {
+			t.Fatalf("case %s offers %+v", id, c.Offers)
+		}
+		path := "/v1/refunds/" + id + "/offers/decline"
+		if i == 0 {
+			path = "/v1/refunds/" + id + "/offers/" + c.Offers[0].ID + "/accept"
+		}
+		if code := asPlatform(path); code != http.StatusOK {
+			t.Fatalf("%s: %d", path, code)
+		}
+	}
+	done := r.awaitRemediation("ui-50h", 3*time.Minute, func(o outageBody) bool { return o.Remediation.Status != "running" })
+	if rem := done.Remediation; rem.Status != "completed" || rem.Retained != 1 || rem.Refunded != 3 || rem.Failed != 0 {
+		t.Fatalf("remediation %+v", rem)
+	}
+	s := &stack{t: t, app: r.app}
+	s.waitForClosed("outage/ui-50h")
+	s.saveHistory("outage/ui-50h", "outage-offer-mode")
+	first := "refund/" + postgres.OutageRefundID("ui-50h", bought[0].ID)
+	s.waitForClosed(first)
+	s.saveHistory(first, "refund-outage-extension-accepted")
+}

@@ -164,6 +164,7 @@ func TestUnansweredVIPTicketWarnsThenBreachesAndEscalates(t *testing.T) {
 		t.Fatalf("close: %d %s", code, after.Status)
 	}
 	s.waitForClosed(tk.WorkflowID)
+	s.saveHistory(tk.WorkflowID, "ticket-breached-resolved-closed")
 	if code := s.do(platform, "POST", "/v1/tickets/"+tk.ID+"/messages", map[string]any{"author": "customer", "body": "One more thing"}, &refused); code != http.StatusConflict || refused["error"]["code"] != "ticket_closed" {
 		t.Fatalf("message to a closed ticket: %d %v", code, refused)
 	}

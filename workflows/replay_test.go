@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // Every history recorded from a released workflow must replay against the
-// current code: a change that would break running cases fails here and
+// current code: a change that would break running workflows fails here and
 // belongs behind workflow.GetVersion. The histories come from the
 // integration tests (go test ./integration -update-histories).
 func TestReplayCommittedHistories(t *testing.T) {
@@ -24,10 +25,27 @@ func TestReplayCommittedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflow(workflows.Refund)
+			for _, wf := range []any{
+				workflows.Refund, workflows.RefundFailedAfterSuccess, workflows.Reconcile, workflows.Escalation,
+				workflows.OutageRemediation, workflows.RenewalReminders, workflows.RefundRateMonitor,
+			} {
+				r.RegisterWorkflow(wf)
+			}
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("%s no longer replays: %v", f, err)
 			}
 		})
+	}
+}
+
+// Each released workflow has at least one recorded history.
+func TestEveryWorkflowHasARecordedHistory(t *testing.T) {
+	for _, name := range []string{
+		"refund-auto-approved", "refund-failed-after-success", "reconcile", "ticket-breached-resolved-closed",
+		"outage-offer-mode", "renewal-reminders", "refund-rate-monitor",
+	} {
+		if _, err := os.Stat(filepath.Join("testdata", "histories", name+".json")); err != nil {
+			t.Errorf("no recorded history %s.json: %v", name, err)
+		}
 	}
 }
