@@ -3,15 +3,25 @@ GO    ?= go
 TOOLS := -modfile=tools/go.mod
 export GOTOOLCHAIN := local
 
-.PHONY: dev test build generate vet
+.PHONY: dev test fuzz build generate vet
 
 ## dev: the whole product on embedded defaults (PostgreSQL, Temporal + UI, stripe-mock), in the foreground
 dev: bin/stripe-mock
 	$(GO) run ./cmd/refundflow-dev
 
-## test: every test, against a throwaway PostgreSQL and in-process Temporal servers
+## test: every test, against a throwaway PostgreSQL and in-process Temporal servers, then a short fuzz run
 test: vet
-	$(GO) run ./cmd/withpg -- $(GO) test -count=1 -timeout 20m ./...
+	$(GO) run ./cmd/withpg -- sh -c '$(GO) test -count=1 -timeout 20m ./... && $(MAKE) --no-print-directory fuzz'
+
+FUZZTIME ?= 10s
+FUZZ := api:FuzzEveryRoute api:FuzzStripeWebhook policy:FuzzDecodeAndEvaluate calendar:FuzzParse calendar:FuzzBusinessTimeRoundTrip
+
+## fuzz: every fuzz target for FUZZTIME (the seed corpora also run in every go test)
+fuzz:
+	@for t in $(FUZZ); do \
+	  echo "fuzz $$t for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*} || exit 1; \
+	done
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
