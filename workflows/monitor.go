@@ -38,7 +38,7 @@ type RefundRateMonitorResult struct {
 func RefundRateMonitor(ctx workflow.Context) (RefundRateMonitorResult, error) {
 	var acts *activities.Activities // method values only: activity names
 	var run activities.MonitorResult
-	err := workflow.ExecuteActivity(scheduledDBCtx(ctx), acts.MonitorCourses, activities.MonitorInput{
+	err := workflow.ExecuteActivity(slowDBCtx(ctx, 5*time.Minute), acts.MonitorCourses, activities.MonitorInput{
 		At: workflow.Now(ctx), Window: MonitorWindow,
 	}).Get(ctx, &run)
 	if err != nil {
@@ -88,7 +88,7 @@ func openCourseReview(ctx workflow.Context, f postgres.CourseFlag, median float6
 	// The row first (opening is idempotent; the ticket's workflow opens the
 	// same), so the flag never points at a ticket that is not there yet.
 	acts := (*activities.Activities)(nil)
-	if err := workflow.ExecuteActivity(scheduledDBCtx(ctx), acts.OpenTicket, activities.OpenTicketInput{TicketID: id, New: ticket}).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(slowDBCtx(ctx, 5*time.Minute), acts.OpenTicket, activities.OpenTicketInput{TicketID: id, New: ticket}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("could not open a course-review ticket", "course", f.CourseID, "error", err)
 		return
 	}
@@ -97,7 +97,7 @@ func openCourseReview(ctx workflow.Context, f postgres.CourseFlag, median float6
 		workflow.GetLogger(ctx).Error("could not open a course-review ticket", "course", f.CourseID, "error", err)
 		return
 	}
-	err := workflow.ExecuteActivity(scheduledDBCtx(ctx), acts.LinkCourseReview,
+	err := workflow.ExecuteActivity(slowDBCtx(ctx, 5*time.Minute), acts.LinkCourseReview,
 		activities.LinkCourseReviewInput{FlagID: f.ID, TicketID: id}).Get(ctx, nil)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("could not link the course-review ticket", "course", f.CourseID, "error", err)

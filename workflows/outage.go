@@ -103,7 +103,7 @@ func (m *remediation) run(ctx workflow.Context) (RemediationResult, error) {
 			continue
 		}
 		var p postgres.OutagePage
-		err := workflow.ExecuteActivity(m.dbCtx(ctx), m.acts.OpenOutageCases, activities.OpenOutageCasesInput{
+		err := workflow.ExecuteActivity(slowDBCtx(ctx, 2*time.Minute), m.acts.OpenOutageCases, activities.OpenOutageCasesInput{
 			OutageID: m.in.OutageID, After: m.in.After, Limit: m.in.PageSize,
 		}).Get(ctx, &p)
 		if err != nil {
@@ -113,7 +113,7 @@ func (m *remediation) run(ctx workflow.Context) (RemediationResult, error) {
 			return m.result(postgres.RemediationCanceled), nil
 		}
 		m.startCases(ctx, p.Cases)
-		err = workflow.ExecuteActivity(m.dbCtx(ctx), m.acts.RemediationPageStarted, activities.RemediationPageInput{
+		err = workflow.ExecuteActivity(slowDBCtx(ctx, 2*time.Minute), m.acts.RemediationPageStarted, activities.RemediationPageInput{
 			OutageID: m.in.OutageID, Next: p.Next, Last: p.Last,
 		}).Get(ctx, nil)
 		if err != nil {
@@ -203,7 +203,7 @@ func (m *remediation) awaitCases(ctx workflow.Context) (RemediationResult, error
 		}
 		if prog.Done >= prog.Opened {
 			var completed bool
-			err := workflow.ExecuteActivity(m.dbCtx(ctx), m.acts.CompleteRemediation, activities.CompleteRemediationInput{
+			err := workflow.ExecuteActivity(slowDBCtx(ctx, 2*time.Minute), m.acts.CompleteRemediation, activities.CompleteRemediationInput{
 				OutageID: m.in.OutageID, At: workflow.Now(ctx),
 			}).Get(ctx, &completed)
 			if err != nil {
@@ -229,7 +229,7 @@ func (m *remediation) awaitCases(ctx workflow.Context) (RemediationResult, error
 
 func (m *remediation) progress(ctx workflow.Context) (postgres.RemediationProgress, error) {
 	var p postgres.RemediationProgress
-	err := workflow.ExecuteActivity(m.dbCtx(ctx), m.acts.RemediationProgress, m.in.OutageID).Get(ctx, &p)
+	err := workflow.ExecuteActivity(slowDBCtx(ctx, 2*time.Minute), m.acts.RemediationProgress, m.in.OutageID).Get(ctx, &p)
 	return p, err
 }
 
@@ -266,17 +266,4 @@ func (m *remediation) continueAsNew(ctx workflow.Context) (RemediationResult, er
 
 func (m *remediation) result(status string) RemediationResult {
 	return RemediationResult{Status: status, Runs: m.in.Runs + 1}
-}
-
-// dbCtx runs the remediation's read-model activities, retried until
-// PostgreSQL answers; a page of cases takes a while.
-func (m *remediation) dbCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           RefundsTaskQueue,
-		StartToCloseTimeout: 2 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
-		},
-	})
 }

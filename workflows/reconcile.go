@@ -44,11 +44,7 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.Reconciliatio
 	}
 	run := activities.ReconcileRun{RunID: workflow.GetInfo(ctx).WorkflowExecution.ID, Trigger: in.Trigger, From: in.From, To: in.To}
 	var acts *activities.Activities
-	dbCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           RefundsTaskQueue,
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	})
+	readModel := slowDBCtx(ctx, time.Minute)
 	stripeCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           PaymentsTaskQueue,
 		StartToCloseTimeout: 10 * time.Minute,
@@ -59,7 +55,7 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.Reconciliatio
 		},
 	})
 
-	if err := workflow.ExecuteActivity(dbCtx, acts.StartReconciliation, run).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(readModel, acts.StartReconciliation, run).Get(ctx, nil); err != nil {
 		return nil, err
 	}
 	for {
@@ -81,7 +77,7 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.Reconciliatio
 		return nil, err
 	}
 	var out postgres.ReconciliationRun
-	if err := workflow.ExecuteActivity(dbCtx, acts.FinishReconciliation, run.RunID).Get(ctx, &out); err != nil {
+	if err := workflow.ExecuteActivity(readModel, acts.FinishReconciliation, run.RunID).Get(ctx, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

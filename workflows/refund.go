@@ -68,7 +68,7 @@ func (r *refundCase) run(ctx workflow.Context) (RefundResult, error) {
 // It returns false when the learner withdrew meanwhile.
 func (r *refundCase) decideEligibility(ctx workflow.Context) (bool, error) {
 	var res activities.EvaluateResult
-	err := workflow.ExecuteActivity(r.dbCtx(ctx), r.acts.Evaluate, activities.EvaluateInput{
+	err := workflow.ExecuteActivity(dbCtx(ctx), r.acts.Evaluate, activities.EvaluateInput{
 		RefundID: r.in.RefundID, Now: workflow.Now(ctx),
 	}).Get(ctx, &res)
 	if err != nil {
@@ -98,7 +98,7 @@ func (r *refundCase) decideEligibility(ctx workflow.Context) (bool, error) {
 func (r *refundCase) offerRetention(ctx workflow.Context) bool {
 	expires := workflow.Now(ctx).Add(r.in.OfferWindow)
 	var made []refundflow.Offer
-	err := workflow.ExecuteActivity(r.dbCtx(ctx), r.offerMaker(), activities.MakeOffersInput{
+	err := workflow.ExecuteActivity(dbCtx(ctx), r.offerMaker(), activities.MakeOffersInput{
 		RefundID: r.in.RefundID, ExpiresAt: expires,
 	}).Get(ctx, &made)
 	if err != nil || len(made) == 0 || r.state.Status != refundflow.StatusEvaluating {

@@ -304,7 +304,7 @@ func (r *refundCase) step(ctx workflow.Context, s stepSpec) {
 	if s.offerAnswer != nil {
 		rec.OfferAnswer = &postgres.OfferAnswer{AcceptedOffer: s.offerAnswer.accepted, OthersAnswer: s.offerAnswer.others}
 	}
-	if err := workflow.ExecuteActivity(r.dbCtx(ctx), r.acts.RecordStep, rec).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(dbCtx(ctx), r.acts.RecordStep, rec).Get(ctx, nil); err != nil {
 		// The read model retries until PostgreSQL is back; only a bug ends
 		// here, and the workflow's history still holds the step.
 		workflow.GetLogger(ctx).Error("could not record step", "refund", r.in.RefundID, "event", s.event, "error", err)
@@ -358,21 +358,21 @@ func (r *refundCase) upsertSearchAttributes(ctx workflow.Context) {
 // tellLearner sends the learner the message for this step (email in their
 // language and the in-app message list).
 func (r *refundCase) tellLearner(ctx workflow.Context, kind string) {
-	r.track(workflow.ExecuteActivity(r.notifyCtx(ctx), r.acts.NotifyLearner, activities.LearnerNotice{
+	r.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), r.acts.NotifyLearner, activities.LearnerNotice{
 		ID: noticeID(r.in.RefundID, r.seq, kind), RefundID: r.in.RefundID, Kind: kind, At: workflow.Now(ctx),
 	}))
 }
 
 // tellPlatform sends the platform a signed webhook.
 func (r *refundCase) tellPlatform(ctx workflow.Context, eventType string) {
-	r.track(workflow.ExecuteActivity(r.notifyCtx(ctx), r.acts.SendWebhook, activities.WebhookEvent{
+	r.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), r.acts.SendWebhook, activities.WebhookEvent{
 		ID: fmt.Sprintf("evt_%s_%d_%s", r.in.RefundID, r.seq, eventType), Type: eventType, RefundID: r.in.RefundID,
 	}))
 }
 
 // tellStaff notifies approvers, ops or finance about the case.
 func (r *refundCase) tellStaff(ctx workflow.Context, audience, kind string) {
-	r.track(workflow.ExecuteActivity(r.notifyCtx(ctx), r.acts.NotifyStaff, activities.StaffNotice{
+	r.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), r.acts.NotifyStaff, activities.StaffNotice{
 		ID: noticeID(r.in.RefundID, r.seq, kind), Audience: audience, Kind: kind, RefundID: r.in.RefundID,
 	}))
 }
@@ -402,31 +402,4 @@ func (r *refundCase) close(ctx workflow.Context, err error) (RefundResult, error
 		res.Amount = *r.state.Amount
 	}
 	return res, nil
-}
-
-// --- activity options ---
-
-// dbCtx runs read-model activities: quick, retried until PostgreSQL answers.
-func (r *refundCase) dbCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           RefundsTaskQueue,
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
-		},
-	})
-}
-
-// notifyCtx runs notifications on their own queue, retried for a day.
-func (r *refundCase) notifyCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              NotificationsTaskQueue,
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal, activities.ErrPermanentDelivery},
-		},
-	})
 }

@@ -37,7 +37,7 @@ const stripePollInterval = 30 * time.Minute
 func (r *refundCase) refundThroughStripe(ctx workflow.Context) bool {
 	const attempt = 1
 	var att postgres.PaymentAttempt
-	err := workflow.ExecuteActivity(r.dbCtx(ctx), r.acts.ReservePayment, activities.ReserveInput{
+	err := workflow.ExecuteActivity(dbCtx(ctx), r.acts.ReservePayment, activities.ReserveInput{
 		RefundID: r.in.RefundID, Attempt: attempt, Amount: *r.state.Amount,
 	}).Get(ctx, &att)
 	if err != nil {
@@ -107,7 +107,7 @@ func (r *refundCase) awaitStripe(ctx workflow.Context, sr payments.Refund) payme
 }
 
 func (r *refundCase) settle(ctx workflow.Context, in activities.SettleInput) {
-	if err := workflow.ExecuteActivity(r.dbCtx(ctx), r.acts.SettlePayment, in).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(dbCtx(ctx), r.acts.SettlePayment, in).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("could not settle payment", "refund", r.in.RefundID, "error", err)
 	}
 }
@@ -185,15 +185,15 @@ func RefundFailedAfterSuccess(ctx workflow.Context, in RefundFailedInput) (bool,
 		return false, err
 	}
 	// The same delivery options as the case's own notices.
-	notifyCtx := (&refundCase{}).notifyCtx(ctx)
+	noticeCtx := notifyCtx(ctx, 24*time.Hour)
 	notices := []workflow.Future{
-		workflow.ExecuteActivity(notifyCtx, acts.NotifyStaff, activities.StaffNotice{
+		workflow.ExecuteActivity(noticeCtx, acts.NotifyStaff, activities.StaffNotice{
 			ID: noticeID(in.RefundID, rev.Seq, "refund_failed"), Audience: "finance", Kind: "refund_failed", RefundID: in.RefundID,
 		}),
-		workflow.ExecuteActivity(notifyCtx, acts.SendWebhook, activities.WebhookEvent{
+		workflow.ExecuteActivity(noticeCtx, acts.SendWebhook, activities.WebhookEvent{
 			ID: fmt.Sprintf("evt_%s_%d_%s", in.RefundID, rev.Seq, "refund.failed"), Type: "refund.failed", RefundID: in.RefundID,
 		}),
-		workflow.ExecuteActivity(notifyCtx, acts.NotifyLearner, activities.LearnerNotice{
+		workflow.ExecuteActivity(noticeCtx, acts.NotifyLearner, activities.LearnerNotice{
 			ID: noticeID(in.RefundID, rev.Seq, "failed"), RefundID: in.RefundID, Kind: "failed", At: workflow.Now(ctx),
 		}),
 	}

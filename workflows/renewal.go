@@ -3,7 +3,6 @@ package workflows
 import (
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow/activities"
@@ -43,7 +42,7 @@ func RenewalReminders(ctx workflow.Context) (RenewalRemindersResult, error) {
 	now := workflow.Now(ctx)
 	for {
 		var due []postgres.Renewal
-		err := workflow.ExecuteActivity(scheduledDBCtx(ctx), acts.DueRenewals, activities.DueRenewalsInput{
+		err := workflow.ExecuteActivity(slowDBCtx(ctx, 5*time.Minute), acts.DueRenewals, activities.DueRenewalsInput{
 			Now: now, DueBefore: now.Add(RenewalReminderLead + RenewalReminderMargin), Limit: batch,
 		}).Get(ctx, &due)
 		if err != nil {
@@ -51,7 +50,7 @@ func RenewalReminders(ctx workflow.Context) (RenewalRemindersResult, error) {
 		}
 		sends := make([]workflow.Future, len(due))
 		for i, r := range due {
-			sends[i] = workflow.ExecuteActivity(reminderCtx(ctx), acts.SendRenewalReminder, r)
+			sends[i] = workflow.ExecuteActivity(notifyCtx(ctx, time.Hour), acts.SendRenewalReminder, r)
 		}
 		failed := 0
 		for i, f := range sends {
@@ -74,30 +73,4 @@ func RenewalReminders(ctx workflow.Context) (RenewalRemindersResult, error) {
 			return res, workflow.NewContinueAsNewError(ctx, RenewalReminders)
 		}
 	}
-}
-
-// reminderCtx sends a reminder on the notifications queue, retried for
-// an hour: the next scans try again after that.
-func reminderCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              NotificationsTaskQueue,
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal, activities.ErrPermanentDelivery},
-		},
-	})
-}
-
-// scheduledDBCtx runs the scheduled jobs' read-model activities.
-func scheduledDBCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           RefundsTaskQueue,
-		StartToCloseTimeout: 5 * time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
-		},
-	})
 }

@@ -49,7 +49,7 @@ func (t *ticketCase) run(ctx workflow.Context) (TicketResult, error) {
 // ones the timers keep.
 func (t *ticketCase) open(ctx workflow.Context) error {
 	var o activities.OpenedTicket
-	err := workflow.ExecuteActivity(t.dbCtx(ctx), t.acts.OpenTicket, activities.OpenTicketInput{
+	err := workflow.ExecuteActivity(dbCtx(ctx), t.acts.OpenTicket, activities.OpenTicketInput{
 		TicketID: t.in.TicketID, New: t.in.New,
 	}).Get(ctx, &o)
 	if err != nil {

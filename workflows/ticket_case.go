@@ -237,7 +237,7 @@ func (t *ticketCase) step(ctx workflow.Context, s ticketStep) {
 		TicketID: t.in.TicketID, Seq: t.seq, At: now, Actor: s.actor, Event: s.event, Detail: s.detail,
 		Snapshot: t.snapshot(), Message: s.message, SLAEvent: s.slaEvent,
 	}
-	if err := workflow.ExecuteActivity(t.dbCtx(ctx), t.acts.RecordTicketStep, rec).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(dbCtx(ctx), t.acts.RecordTicketStep, rec).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("could not record step", "ticket", t.in.TicketID, "event", s.event, "error", err)
 	}
 	t.upsertSearchAttributes(ctx)
@@ -290,14 +290,14 @@ func (t *ticketCase) upsertSearchAttributes(ctx workflow.Context) {
 // tellLearner sends the learner a ticket message (email in their language
 // and the in-app list).
 func (t *ticketCase) tellLearner(ctx workflow.Context, kind notify.MessageKind, reply string) {
-	t.track(workflow.ExecuteActivity(t.notifyCtx(ctx), t.acts.NotifyTicketLearner, activities.TicketNotice{
+	t.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), t.acts.NotifyTicketLearner, activities.TicketNotice{
 		ID: noticeID(t.in.TicketID, t.seq, string(kind)), TicketID: t.in.TicketID, Kind: kind, At: workflow.Now(ctx), ReplyBody: reply,
 	}))
 }
 
 // tellStaff notifies the agents or the complaints desk.
 func (t *ticketCase) tellStaff(ctx workflow.Context, audience, kind string, ev sla.Event) {
-	t.track(workflow.ExecuteActivity(t.notifyCtx(ctx), t.acts.NotifyTicketStaff, activities.TicketStaffNotice{
+	t.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), t.acts.NotifyTicketStaff, activities.TicketStaffNotice{
 		ID: noticeID(t.in.TicketID, t.seq, kind), Audience: audience, Kind: kind, TicketID: t.in.TicketID, Event: ev,
 	}))
 }
@@ -314,7 +314,7 @@ func (t *ticketCase) tellPlatform(ctx workflow.Context, typ notify.EventType, ev
 	} else {
 		w.Breached = &notify.SLABreachedData{Subject: "ticket", ID: t.in.TicketID, Target: string(ev.Target), DueAt: ev.DueAt, Level: ev.Level}
 	}
-	t.track(workflow.ExecuteActivity(t.notifyCtx(ctx), t.acts.SendTicketWebhook, w))
+	t.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), t.acts.SendTicketWebhook, w))
 }
 
 func (t *ticketCase) track(f workflow.Future) { t.pending = append(t.pending, f) }
@@ -329,31 +329,4 @@ func (t *ticketCase) close(ctx workflow.Context) (TicketResult, error) {
 		}
 	}
 	return TicketResult{Status: t.state.Status, EscalationLevel: t.state.EscalationLevel}, nil
-}
-
-// --- activity options ---
-
-// dbCtx runs read-model activities: quick, retried until PostgreSQL answers.
-func (t *ticketCase) dbCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           RefundsTaskQueue,
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
-		},
-	})
-}
-
-// notifyCtx runs notifications on their own queue, retried for a day.
-func (t *ticketCase) notifyCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              NotificationsTaskQueue,
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal, activities.ErrPermanentDelivery},
-		},
-	})
 }
