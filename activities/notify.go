@@ -182,7 +182,15 @@ func (a *Activities) SendWebhook(ctx context.Context, ev WebhookEvent) error {
 	if err != nil {
 		return err
 	}
-	row, err := a.DB.AddWebhookDelivery(ctx, ev.ID, ev.Type, payload)
+	return a.deliverEvent(ctx, ev.ID, notify.EventType(ev.Type), payload, time.Time{})
+}
+
+// deliverEvent records a platform event — its payload fixed by the first
+// try, so every retry sends the same body — and sends it signed, once.
+// The event's time is at, or when it was first recorded. Without a
+// configured URL the event is only recorded.
+func (a *Activities) deliverEvent(ctx context.Context, id string, typ notify.EventType, payload json.RawMessage, at time.Time) error {
+	row, err := a.DB.AddWebhookDelivery(ctx, id, string(typ), payload)
 	if err != nil {
 		return err
 	}
@@ -190,18 +198,21 @@ func (a *Activities) SendWebhook(ctx context.Context, ev WebhookEvent) error {
 	case row.Status == "delivered":
 		return nil
 	case a.Webhooks == nil:
-		return a.DB.MarkWebhookDelivery(ctx, ev.ID, "not_configured", "")
+		return a.DB.MarkWebhookDelivery(ctx, id, "not_configured", "")
 	}
-	err = a.Webhooks.Send(ctx, notify.Event{ID: ev.ID, Type: notify.EventType(ev.Type), CreatedAt: row.CreatedAt, Data: json.RawMessage(row.Payload)})
+	if at.IsZero() {
+		at = row.CreatedAt
+	}
+	err = a.Webhooks.Send(ctx, notify.Event{ID: id, Type: typ, CreatedAt: at, Data: json.RawMessage(row.Payload)})
 	if err != nil {
 		if notify.IsPermanent(err) {
-			_ = a.DB.MarkWebhookDelivery(ctx, ev.ID, "failed", err.Error())
+			_ = a.DB.MarkWebhookDelivery(ctx, id, "failed", err.Error())
 			return temporal.NewNonRetryableApplicationError("webhook refused", ErrPermanentDelivery, err)
 		}
-		_ = a.DB.MarkWebhookDelivery(ctx, ev.ID, "pending", err.Error())
+		_ = a.DB.MarkWebhookDelivery(ctx, id, "pending", err.Error())
 		return err
 	}
-	return a.DB.MarkWebhookDelivery(ctx, ev.ID, "delivered", "")
+	return a.DB.MarkWebhookDelivery(ctx, id, "delivered", "")
 }
 
 func (a *Activities) webhookPayload(ctx context.Context, ev WebhookEvent) (json.RawMessage, error) {

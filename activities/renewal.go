@@ -82,7 +82,7 @@ func (a *Activities) SendRenewalReminder(ctx context.Context, r postgres.Renewal
 	if err != nil {
 		return RenewalReminderResult{}, err
 	}
-	if err := a.deliverEvent(ctx, "evt_"+id, notify.EventRenewalReminderSent, payload); err != nil {
+	if err := a.deliverEvent(ctx, "evt_"+id, notify.EventRenewalReminderSent, payload, time.Time{}); err != nil {
 		return RenewalReminderResult{}, err
 	}
 	return RenewalReminderResult{Sent: true, SentAt: rem.SentAt}, nil
@@ -91,30 +91,4 @@ func (a *Activities) SendRenewalReminder(ctx context.Context, r postgres.Renewal
 // renewalNoticeID names a renewal's reminder: its email, message and event.
 func renewalNoticeID(r postgres.Renewal) string {
 	return fmt.Sprintf("renewal/%s/%s/%d", r.LearnerID, r.ProductID, r.RenewsAt.Unix())
-}
-
-// deliverEvent records a platform event with its payload (fixed by the
-// first try) and sends it signed, once; without a configured URL it is
-// only recorded.
-func (a *Activities) deliverEvent(ctx context.Context, id string, typ notify.EventType, payload json.RawMessage) error {
-	row, err := a.DB.AddWebhookDelivery(ctx, id, string(typ), payload)
-	if err != nil {
-		return err
-	}
-	switch {
-	case row.Status == "delivered":
-		return nil
-	case a.Webhooks == nil:
-		return a.DB.MarkWebhookDelivery(ctx, id, "not_configured", "")
-	}
-	err = a.Webhooks.Send(ctx, notify.Event{ID: id, Type: typ, CreatedAt: row.CreatedAt, Data: json.RawMessage(row.Payload)})
-	if err != nil {
-		if notify.IsPermanent(err) {
-			_ = a.DB.MarkWebhookDelivery(ctx, id, "failed", err.Error())
-			return temporal.NewNonRetryableApplicationError("webhook refused", ErrPermanentDelivery, err)
-		}
-		_ = a.DB.MarkWebhookDelivery(ctx, id, "pending", err.Error())
-		return err
-	}
-	return a.DB.MarkWebhookDelivery(ctx, id, "delivered", "")
 }

@@ -178,24 +178,5 @@ func (a *Activities) SendTicketWebhook(ctx context.Context, ev TicketWebhook) er
 	if err != nil {
 		return temporal.NewNonRetryableApplicationError("encode "+string(ev.Type), ErrBusinessRefusal, err)
 	}
-	row, err := a.DB.AddWebhookDelivery(ctx, ev.ID, string(ev.Type), payload)
-	if err != nil {
-		return err
-	}
-	switch {
-	case row.Status == "delivered":
-		return nil
-	case a.Webhooks == nil:
-		return a.DB.MarkWebhookDelivery(ctx, ev.ID, "not_configured", "")
-	}
-	err = a.Webhooks.Send(ctx, notify.Event{ID: ev.ID, Type: ev.Type, CreatedAt: ev.At, Data: json.RawMessage(row.Payload)})
-	if err != nil {
-		if notify.IsPermanent(err) {
-			_ = a.DB.MarkWebhookDelivery(ctx, ev.ID, "failed", err.Error())
-			return temporal.NewNonRetryableApplicationError("webhook refused", ErrPermanentDelivery, err)
-		}
-		_ = a.DB.MarkWebhookDelivery(ctx, ev.ID, "pending", err.Error())
-		return err
-	}
-	return a.DB.MarkWebhookDelivery(ctx, ev.ID, "delivered", "")
+	return a.deliverEvent(ctx, ev.ID, ev.Type, payload, ev.At)
 }
