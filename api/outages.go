@@ -78,46 +78,50 @@ type remediateRequest struct {
 	Mode string `json:"mode"`
 }
 
-// postRemediate starts the remediation of an outage (SPEC 4.9): the run's
-// row first, then the workflow outage/<id>. Asking again in the same mode
-// answers with the running remediation (and starts its workflow if an
-// earlier request could not); a canceled one resumes where it stopped.
+// postRemediate serves POST /v1/outages/{id}/remediate.
 func (s *Server) postRemediate(c *gin.Context) {
 	var req remediateRequest
 	if err := decode(c, &req); err != nil {
 		s.fail(c, err)
 		return
 	}
-	if req.Mode != postgres.RemediateRefund && req.Mode != postgres.RemediateOffer {
-		s.fail(c, refundflow.FieldError("mode", "invalid_mode", "must be refund or offer"))
-		return
-	}
-	ctx := c.Request.Context()
-	o, err := s.DB.GetOutage(ctx, c.Param("id"))
+	o, err := s.RemediateOutage(c.Request.Context(), caller(c), c.Param("id"), req.Mode)
 	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if err := remediable(o); err != nil {
-		s.fail(c, err)
-		return
-	}
-	run, created, err := s.DB.StartRemediation(ctx, o, req.Mode, caller(c).ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if !created {
-		if run, err = s.carryOn(ctx, run, req.Mode); err != nil {
-			s.fail(c, err)
-			return
-		}
-	}
-	if err := s.startRemediation(ctx, run); err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.respondOutage(c, http.StatusAccepted, o)
+}
+
+// RemediateOutage starts the remediation of an outage (SPEC 4.9) as the
+// key's holder: the run's row first, then the workflow outage/<id>. Asking
+// again in the same mode leaves the running remediation as it is (and
+// starts its workflow if an earlier request could not); a canceled one
+// resumes where it stopped.
+func (s *Server) RemediateOutage(ctx context.Context, key *refundflow.APIKey, id, mode string) (*refundflow.Outage, error) {
+	if mode != postgres.RemediateRefund && mode != postgres.RemediateOffer {
+		return nil, refundflow.FieldError("mode", "invalid_mode", "must be refund or offer")
+	}
+	o, err := s.DB.GetOutage(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := remediable(o); err != nil {
+		return nil, err
+	}
+	run, created, err := s.DB.StartRemediation(ctx, o, mode, key.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !created {
+		if run, err = s.carryOn(ctx, run, mode); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.startRemediation(ctx, run); err != nil {
+		return nil, err
+	}
+	return o, nil
 }
 
 // remediable refuses an outage that is still going on or too short for
@@ -179,27 +183,33 @@ func (s *Server) startRemediation(ctx context.Context, run *postgres.Remediation
 	return nil
 }
 
-// postCancelRemediation stops a running remediation from opening more
-// cases: the read model says so first (a page being opened finishes), then
-// the workflow hears it. The cases already open go on to their end.
+// postCancelRemediation serves POST /v1/outages/{id}/cancel.
 func (s *Server) postCancelRemediation(c *gin.Context) {
-	ctx := c.Request.Context()
-	o, err := s.DB.GetOutage(ctx, c.Param("id"))
+	o, err := s.CancelRemediation(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	s.respondOutage(c, http.StatusOK, o)
+}
+
+// CancelRemediation stops a running remediation from opening more cases:
+// the read model says so first (a page being opened finishes), then the
+// workflow hears it. The cases already open go on to their end.
+func (s *Server) CancelRemediation(ctx context.Context, id string) (*refundflow.Outage, error) {
+	o, err := s.DB.GetOutage(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	run, canceled, err := s.DB.CancelRemediation(ctx, o.ID)
 	if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
 		err = refundflow.Errorf(refundflow.ECONFLICT, "remediation_not_started", "outage %s is not being remediated", o.ID)
 	}
 	if err != nil {
-		s.fail(c, err)
-		return
+		return nil, err
 	}
 	if !canceled && run.Status == postgres.RemediationCompleted {
-		s.fail(c, refundflow.Errorf(refundflow.ECONFLICT, "remediation_completed", "the remediation of outage %s has completed", o.ID))
-		return
+		return nil, refundflow.Errorf(refundflow.ECONFLICT, "remediation_completed", "the remediation of outage %s has completed", o.ID)
 	}
 	if canceled {
 		err := s.Temporal.SignalWorkflow(ctx, workflows.OutageWorkflowID(o.ID), "", workflows.CancelRemediationSignal, nil)
@@ -209,17 +219,20 @@ func (s *Server) postCancelRemediation(c *gin.Context) {
 			s.Logger.Warn("signal remediation cancel", "outage", o.ID, "error", err)
 		}
 	}
-	s.respondOutage(c, http.StatusOK, o)
+	return o, nil
 }
 
-// outageJSON is the SPEC 5 outage shape.
-type outageJSON struct {
+// OutageStatus is an outage with its remediation's progress (the SPEC 5
+// outage).
+type OutageStatus struct {
 	refundflow.Outage
-	Hours       float64         `json:"hours"`
-	Remediation remediationJSON `json:"remediation"`
+	Hours       float64           `json:"hours"`
+	Remediation RemediationStatus `json:"remediation"`
 }
 
-type remediationJSON struct {
+// RemediationStatus is where a remediation stands, counted from the read
+// model; Status is not_started before one is asked for.
+type RemediationStatus struct {
 	Mode          *string    `json:"mode"`
 	Status        string     `json:"status"`
 	Total         int        `json:"total"`
@@ -233,35 +246,40 @@ type remediationJSON struct {
 	TemporalUIURL string     `json:"temporal_ui_url,omitempty"`
 }
 
-// respondOutage answers with the outage and its remediation's progress,
-// counted from the read model.
+// respondOutage answers with the outage and its remediation's progress.
 func (s *Server) respondOutage(c *gin.Context, status int, o *refundflow.Outage) {
-	out := outageJSON{
-		Outage:      *o,
-		Hours:       float64(int64(o.Hours(s.Now())*100)) / 100,
-		Remediation: remediationJSON{Status: "not_started"},
-	}
-	ctx := c.Request.Context()
-	run, err := s.DB.GetRemediation(ctx, o.ID)
-	switch {
-	case refundflow.ErrorKind(err) == refundflow.ENOTFOUND:
-		c.JSON(status, out)
-		return
-	case err != nil:
-		s.fail(c, err)
-		return
-	}
-	prog, err := s.DB.GetRemediationProgress(ctx, o.ID)
+	out, err := s.DescribeOutage(c.Request.Context(), o)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	c.JSON(status, out)
+}
+
+// DescribeOutage returns the outage with its remediation's progress.
+func (s *Server) DescribeOutage(ctx context.Context, o *refundflow.Outage) (*OutageStatus, error) {
+	out := &OutageStatus{
+		Outage:      *o,
+		Hours:       float64(int64(o.Hours(s.Now())*100)) / 100,
+		Remediation: RemediationStatus{Status: "not_started"},
+	}
+	run, err := s.DB.GetRemediation(ctx, o.ID)
+	switch {
+	case refundflow.ErrorKind(err) == refundflow.ENOTFOUND:
+		return out, nil
+	case err != nil:
+		return nil, err
+	}
+	prog, err := s.DB.GetRemediationProgress(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
 	id := workflows.OutageWorkflowID(o.ID)
-	out.Remediation = remediationJSON{
+	out.Remediation = RemediationStatus{
 		Mode: &run.Mode, Status: run.Status, Total: max(run.Total, prog.Opened), Done: prog.Done,
 		Refunded: prog.Refunded, Retained: prog.Retained, Failed: prog.Failed,
 		StartedAt: &run.StartedAt, FinishedAt: run.FinishedAt,
 		WorkflowID: id, TemporalUIURL: s.temporalUIURL(id),
 	}
-	c.JSON(status, out)
+	return out, nil
 }

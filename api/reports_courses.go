@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,26 +15,32 @@ import (
 	"github.com/refundflow/refundflow/postgres"
 )
 
-type courseReportJSON struct {
-	Window     *windowJSON           `json:"window"`
-	ComputedAt *time.Time            `json:"computed_at"`
-	MedianRate float64               `json:"median_refund_rate"`
-	Thresholds thresholdsJSON        `json:"thresholds"`
-	Courses    []courseAnalyticsJSON `json:"courses"`
+// CoursesReport is the refund-rate monitor's latest run (SPEC 4.9): per
+// course over its trailing window, orders, refunds, refund rate, reason
+// mix and revenue kept by offers, with the course's flag if it stood out.
+type CoursesReport struct {
+	Window     *ReportSpan      `json:"window"`
+	ComputedAt *time.Time       `json:"computed_at"`
+	MedianRate float64          `json:"median_refund_rate"`
+	Thresholds Thresholds       `json:"thresholds"`
+	Courses    []CourseAnalysis `json:"courses"`
 }
 
-type windowJSON struct {
+// ReportSpan is the window the monitor measured.
+type ReportSpan struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 }
 
-type thresholdsJSON struct {
+// Thresholds say when the monitor flags a course.
+type Thresholds struct {
 	RateFactor    float64 `json:"rate_factor"`
 	MinRefunds    int     `json:"min_refunds"`
 	ReasonPercent int     `json:"reason_percent"`
 }
 
-type courseAnalyticsJSON struct {
+// CourseAnalysis is one course's figures and flag.
+type CourseAnalysis struct {
 	CourseID string                     `json:"course_id"`
 	Title    string                     `json:"title"`
 	Orders   int                        `json:"orders"`
@@ -41,65 +48,74 @@ type courseAnalyticsJSON struct {
 	Rate     float64                    `json:"refund_rate"`
 	Reasons  map[string]int             `json:"reasons"`
 	Retained []postgres.RetainedRevenue `json:"retained_revenue"`
-	Flag     *courseFlagJSON            `json:"flag"`
+	Flag     *CourseFlag                `json:"flag"`
 }
 
-type courseFlagJSON struct {
+// CourseFlag is why and when the monitor flagged a course, and the
+// course-review ticket it opened.
+type CourseFlag struct {
 	ID        string    `json:"id"`
 	Kinds     []string  `json:"kinds"`
 	FlaggedAt time.Time `json:"flagged_at"`
 	TicketID  *string   `json:"ticket_id"`
 }
 
-// coursesReport serves the refund-rate monitor's latest run (SPEC 4.9):
-// per course over its trailing window, orders, refunds, refund rate,
-// reason mix and revenue kept by offers, with the course's flag if it
-// stood out. Empty until the monitor has run once.
+// coursesReport serves GET /v1/reports/courses.
 func (s *Server) coursesReport(c *gin.Context) {
 	format := c.DefaultQuery("format", "json")
 	if format != "json" && format != "csv" {
 		s.fail(c, refundflow.FieldError("format", "invalid_format", "must be json or csv"))
 		return
 	}
-	rows, err := s.DB.ListCourseAnalytics(c.Request.Context())
+	out, err := s.CoursesReport(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	if format == "csv" {
+		out.CSV().Serve(c.Writer)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// CoursesReport reads the monitor's latest run, highest refund rate
+// first. Empty until the monitor has run once.
+func (s *Server) CoursesReport(ctx context.Context) (*CoursesReport, error) {
+	rows, err := s.DB.ListCourseAnalytics(ctx)
+	if err != nil {
+		return nil, err
+	}
 	th := activities.DefaultMonitorThresholds
-	out := courseReportJSON{
-		Thresholds: thresholdsJSON{RateFactor: th.RateFactor, MinRefunds: th.MinRefunds, ReasonPercent: th.ReasonPercent},
-		Courses:    make([]courseAnalyticsJSON, 0, len(rows)),
+	out := &CoursesReport{
+		Thresholds: Thresholds{RateFactor: th.RateFactor, MinRefunds: th.MinRefunds, ReasonPercent: th.ReasonPercent},
+		Courses:    make([]CourseAnalysis, 0, len(rows)),
 	}
 	for _, r := range rows {
 		if out.Window == nil {
-			out.Window = &windowJSON{Start: r.WindowStart, End: r.WindowEnd}
+			out.Window = &ReportSpan{Start: r.WindowStart, End: r.WindowEnd}
 			computed := r.ComputedAt
 			out.ComputedAt, out.MedianRate = &computed, r.MedianRate
 		}
-		row := courseAnalyticsJSON{
+		row := CourseAnalysis{
 			CourseID: r.CourseID, Title: r.Title, Orders: r.Orders, Refunds: r.Refunds, Rate: r.Rate,
 			Reasons: r.Reasons, Retained: r.Retained,
 		}
 		if f := r.Flag; f != nil {
-			row.Flag = &courseFlagJSON{ID: f.ID, Kinds: f.Kinds, FlaggedAt: f.FlaggedAt}
+			row.Flag = &CourseFlag{ID: f.ID, Kinds: f.Kinds, FlaggedAt: f.FlaggedAt}
 			if f.TicketID != "" {
 				row.Flag.TicketID = &f.TicketID
 			}
 		}
 		out.Courses = append(out.Courses, row)
 	}
-	if format == "csv" {
-		writeCSV(c, "courses.csv", coursesCSV(out))
-		return
-	}
-	c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
-// coursesCSV is the report as one row per course; the reason mix reads
+// CSV is the report as one row per course; the reason mix reads
 // "reason=count" by count, and retained revenue "amount currency" in minor
 // units.
-func coursesCSV(r courseReportJSON) [][]string {
+func (r *CoursesReport) CSV() CSV {
 	table := [][]string{{"window_start", "window_end", "course_id", "title", "orders", "refunds", "refund_rate",
 		"median_refund_rate", "reasons", "retained_revenue", "flags", "flagged_at", "ticket_id"}}
 	for _, c := range r.Courses {
@@ -134,5 +150,5 @@ func coursesCSV(r courseReportJSON) [][]string {
 			flags, flaggedAt, ticket,
 		})
 	}
-	return table
+	return CSV{Filename: "courses.csv", Rows: table}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,13 +21,13 @@ import (
 	"github.com/refundflow/refundflow/workflows"
 )
 
-// reportWindow is the days a finance report covers, in its time zone.
-type reportWindow struct {
+// ReportWindow is the days a report covers, in its time zone.
+type ReportWindow struct {
 	From, To string // YYYY-MM-DD, both included
 	TZ       string
-	fromAt   time.Time
-	toAt     time.Time // the midnight after To
-	csv      bool
+	// Start is the midnight that begins From, End the one after To.
+	Start, End time.Time
+	csv        bool
 }
 
 // defaultReportDays is what a report covers without from/to.
@@ -35,18 +36,18 @@ const (
 	maxReportDays     = 366
 )
 
-// parseReportWindow reads ?from=&to= (dates), ?tz= (IANA, default UTC)
+// ParseReportWindow reads ?from=&to= (dates), ?tz= (IANA, default UTC)
 // and ?format= (json or csv).
-func (s *Server) parseReportWindow(c *gin.Context) (reportWindow, error) {
+func (s *Server) ParseReportWindow(q url.Values) (ReportWindow, error) {
 	var pr refundflow.Problems
-	w := reportWindow{TZ: c.DefaultQuery("tz", "UTC")}
+	w := ReportWindow{TZ: queryOr(q, "tz", "UTC")}
 	loc, err := time.LoadLocation(w.TZ)
 	if err != nil || w.TZ == "Local" || w.TZ == "" {
 		// "Local" is this process's zone, which PostgreSQL does not know.
 		pr.Add("tz", "invalid_time_zone", "must be an IANA time zone such as UTC or Asia/Shanghai")
 		loc = time.UTC
 	}
-	switch c.DefaultQuery("format", "json") {
+	switch queryOr(q, "format", "json") {
 	case "json":
 	case "csv":
 		w.csv = true
@@ -57,7 +58,7 @@ func (s *Server) parseReportWindow(c *gin.Context) (reportWindow, error) {
 	to := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
 	from := to.AddDate(0, 0, -(defaultReportDays - 1))
 	parse := func(field string, into *time.Time) {
-		v := c.Query(field)
+		v := q.Get(field)
 		if v == "" {
 			return
 		}
@@ -71,9 +72,9 @@ func (s *Server) parseReportWindow(c *gin.Context) (reportWindow, error) {
 	parse("from", &from)
 	parse("to", &to)
 	switch {
-	case c.Query("from") != "" && c.Query("to") == "":
+	case q.Get("from") != "" && q.Get("to") == "":
 		to = from.AddDate(0, 0, defaultReportDays-1)
-	case c.Query("from") == "" && c.Query("to") != "":
+	case q.Get("from") == "" && q.Get("to") != "":
 		from = to.AddDate(0, 0, -(defaultReportDays - 1))
 	}
 	switch {
@@ -86,51 +87,62 @@ func (s *Server) parseReportWindow(c *gin.Context) (reportWindow, error) {
 		return w, err
 	}
 	w.From, w.To = from.Format(time.DateOnly), to.Format(time.DateOnly)
-	w.fromAt, w.toAt = from, to.AddDate(0, 0, 1)
+	w.Start, w.End = from, to.AddDate(0, 0, 1)
 	return w, nil
 }
 
-type countAmount struct {
+// queryOr is the first value of a query parameter that is present (even
+// empty), else def.
+func queryOr(q url.Values, key, def string) string {
+	if vs := q[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return def
+}
+
+// CountAmount is how many and how much, in minor units.
+type CountAmount struct {
 	Count  int64 `json:"count"`
 	Amount int64 `json:"amount"`
 }
 
-func (ca *countAmount) add(n, amount int64) {
+func (ca *CountAmount) add(n, amount int64) {
 	ca.Count += n
 	ca.Amount += amount
 }
 
-type clawbackJSON struct {
+// Clawback is what the refunds took back from one creator.
+type Clawback struct {
 	CreatorAccount string `json:"creator_account"`
 	Count          int64  `json:"count"`
 	Amount         int64  `json:"amount"`
 }
 
-// refundFiguresJSON is one day (or the whole window) in one currency.
-type refundFiguresJSON struct {
+// RefundFigures is one day (or the whole window) in one currency.
+type RefundFigures struct {
 	Day      string `json:"day,omitempty"`
 	Currency string `json:"currency"`
 	// Refunded is every refund booked (ours and adopted dashboard ones),
 	// split into full and partial; Manual is the adopted ones.
-	Refunded countAmount `json:"refunded"`
-	Full     countAmount `json:"full"`
-	Partial  countAmount `json:"partial"`
-	Manual   countAmount `json:"manual"`
+	Refunded CountAmount `json:"refunded"`
+	Full     CountAmount `json:"full"`
+	Partial  CountAmount `json:"partial"`
+	Manual   CountAmount `json:"manual"`
 	// Reversed is refunds that failed after they were booked.
-	Reversed countAmount `json:"reversed"`
+	Reversed CountAmount `json:"reversed"`
 	// Retained is cases a retention offer kept: the revenue kept.
-	Retained countAmount `json:"retained"`
+	Retained CountAmount `json:"retained"`
 	// Pending is money still on its way; Failed, refunds that failed
 	// before they were booked.
-	Pending                 countAmount    `json:"pending"`
-	Failed                  countAmount    `json:"failed"`
-	ClawbackAmount          int64          `json:"clawback_amount"`
-	Clawbacks               []clawbackJSON `json:"clawbacks"`
-	ApplicationFeesReturned int64          `json:"application_fees_returned"`
-	StripeFeesUnrecovered   int64          `json:"stripe_fees_unrecovered"`
+	Pending                 CountAmount `json:"pending"`
+	Failed                  CountAmount `json:"failed"`
+	ClawbackAmount          int64       `json:"clawback_amount"`
+	Clawbacks               []Clawback  `json:"clawbacks"`
+	ApplicationFeesReturned int64       `json:"application_fees_returned"`
+	StripeFeesUnrecovered   int64       `json:"stripe_fees_unrecovered"`
 }
 
-func (f *refundFiguresJSON) clawback(creator string, n, amount int64) {
+func (f *RefundFigures) clawback(creator string, n, amount int64) {
 	f.ClawbackAmount += amount
 	for i := range f.Clawbacks {
 		if f.Clawbacks[i].CreatorAccount == creator {
@@ -139,48 +151,67 @@ func (f *refundFiguresJSON) clawback(creator string, n, amount int64) {
 			return
 		}
 	}
-	f.Clawbacks = append(f.Clawbacks, clawbackJSON{CreatorAccount: creator, Count: n, Amount: amount})
+	f.Clawbacks = append(f.Clawbacks, Clawback{CreatorAccount: creator, Count: n, Amount: amount})
 }
 
 // figures collects rows per day × currency, and per currency over the
 // window.
 type figures struct {
-	days   map[[2]string]*refundFiguresJSON
-	totals map[string]*refundFiguresJSON
+	days   map[[2]string]*RefundFigures
+	totals map[string]*RefundFigures
 }
 
-func (fs *figures) each(day, currency string, fn func(*refundFiguresJSON)) {
+func (fs *figures) each(day, currency string, fn func(*RefundFigures)) {
 	k := [2]string{day, currency}
 	if fs.days[k] == nil {
-		fs.days[k] = &refundFiguresJSON{Day: day, Currency: currency, Clawbacks: []clawbackJSON{}}
+		fs.days[k] = &RefundFigures{Day: day, Currency: currency, Clawbacks: []Clawback{}}
 	}
 	if fs.totals[currency] == nil {
-		fs.totals[currency] = &refundFiguresJSON{Currency: currency, Clawbacks: []clawbackJSON{}}
+		fs.totals[currency] = &RefundFigures{Currency: currency, Clawbacks: []Clawback{}}
 	}
 	fn(fs.days[k])
 	fn(fs.totals[currency])
 }
 
-// refundsReport serves GET /v1/reports/refunds: refunds per day ×
-// currency — count and sum, full vs partial, revenue kept by retention
-// offers, creator clawbacks, money pending, refunds failed — from the
-// ledger and the cases.
+// RefundsReport is the refund figures of a window: per day × currency,
+// and per currency over the whole window.
+type RefundsReport struct {
+	Window ReportWindow
+	Days   []RefundFigures
+	Totals []RefundFigures
+}
+
+// refundsReport serves GET /v1/reports/refunds.
 func (s *Server) refundsReport(c *gin.Context) {
-	w, err := s.parseReportWindow(c)
+	w, err := s.ParseReportWindow(c.Request.URL.Query())
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	q := s.DB.Queries()
-	fs := &figures{days: map[[2]string]*refundFiguresJSON{}, totals: map[string]*refundFiguresJSON{}}
-	booked, err := q.RefundLedgerReport(ctx, sqlgen.RefundLedgerReportParams{Tz: w.TZ, FromAt: w.fromAt, ToAt: w.toAt})
+	r, err := s.RefundsReport(c.Request.Context(), w)
 	if err != nil {
 		s.fail(c, err)
 		return
+	}
+	if w.csv {
+		r.CSV().Serve(c.Writer)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "days": r.Days, "totals": r.Totals})
+}
+
+// RefundsReport computes refunds per day × currency — count and sum, full
+// vs partial, revenue kept by retention offers, creator clawbacks, money
+// pending, refunds failed — from the ledger and the cases.
+func (s *Server) RefundsReport(ctx context.Context, w ReportWindow) (*RefundsReport, error) {
+	q := s.DB.Queries()
+	fs := &figures{days: map[[2]string]*RefundFigures{}, totals: map[string]*RefundFigures{}}
+	booked, err := q.RefundLedgerReport(ctx, sqlgen.RefundLedgerReportParams{Tz: w.TZ, FromAt: w.Start, ToAt: w.End})
+	if err != nil {
+		return nil, err
 	}
 	for _, r := range booked {
-		fs.each(r.Day, r.Currency, func(f *refundFiguresJSON) {
+		fs.each(r.Day, r.Currency, func(f *RefundFigures) {
 			switch r.Kind {
 			case "refund_succeeded", "manual_refund":
 				f.Refunded.add(r.Transactions, r.Refunded)
@@ -202,21 +233,19 @@ func (s *Server) refundsReport(c *gin.Context) {
 			f.StripeFeesUnrecovered += r.FeesUnrecovered
 		})
 	}
-	retained, err := q.RetainedReport(ctx, sqlgen.RetainedReportParams{Tz: w.TZ, FromAt: &w.fromAt, ToAt: &w.toAt})
+	retained, err := q.RetainedReport(ctx, sqlgen.RetainedReportParams{Tz: w.TZ, FromAt: &w.Start, ToAt: &w.End})
 	if err != nil {
-		s.fail(c, err)
-		return
+		return nil, err
 	}
 	for _, r := range retained {
-		fs.each(r.Day, r.Currency, func(f *refundFiguresJSON) { f.Retained.add(r.Cases, r.Amount) })
+		fs.each(r.Day, r.Currency, func(f *RefundFigures) { f.Retained.add(r.Cases, r.Amount) })
 	}
-	attempts, err := q.AttemptReport(ctx, sqlgen.AttemptReportParams{Tz: w.TZ, FromAt: w.fromAt, ToAt: w.toAt})
+	attempts, err := q.AttemptReport(ctx, sqlgen.AttemptReportParams{Tz: w.TZ, FromAt: w.Start, ToAt: w.End})
 	if err != nil {
-		s.fail(c, err)
-		return
+		return nil, err
 	}
 	for _, r := range attempts {
-		fs.each(r.Day, r.Currency, func(f *refundFiguresJSON) {
+		fs.each(r.Day, r.Currency, func(f *RefundFigures) {
 			if r.State == "failed" {
 				f.Failed.add(r.Attempts, r.Amount)
 			} else {
@@ -224,34 +253,30 @@ func (s *Server) refundsReport(c *gin.Context) {
 			}
 		})
 	}
-	days := make([]refundFiguresJSON, 0, len(fs.days))
+	days := make([]RefundFigures, 0, len(fs.days))
 	for _, f := range fs.days {
 		days = append(days, *f)
 	}
 	sort.Slice(days, func(i, j int) bool {
 		return days[i].Day < days[j].Day || days[i].Day == days[j].Day && days[i].Currency < days[j].Currency
 	})
-	totals := make([]refundFiguresJSON, 0, len(fs.totals))
+	totals := make([]RefundFigures, 0, len(fs.totals))
 	for _, f := range fs.totals {
 		totals = append(totals, *f)
 	}
 	sort.Slice(totals, func(i, j int) bool { return totals[i].Currency < totals[j].Currency })
-	if w.csv {
-		writeCSV(c, "refunds-"+w.From+"-"+w.To+".csv", refundsCSV(days))
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "days": days, "totals": totals})
+	return &RefundsReport{Window: w, Days: days, Totals: totals}, nil
 }
 
-// refundsCSV is the report in long form — one figure per row — so that a
+// CSV is the report in long form — one figure per row — so that a
 // spreadsheet can pivot it, clawbacks per creator included.
-func refundsCSV(days []refundFiguresJSON) [][]string {
+func (r *RefundsReport) CSV() CSV {
 	rows := [][]string{{"day", "currency", "metric", "creator_account", "count", "amount"}}
 	i64 := func(v int64) string { return strconv.FormatInt(v, 10) }
-	for _, d := range days {
+	for _, d := range r.Days {
 		for _, m := range []struct {
 			name string
-			v    countAmount
+			v    CountAmount
 		}{
 			{"refunded", d.Refunded}, {"full", d.Full}, {"partial", d.Partial}, {"manual", d.Manual}, {"reversed", d.Reversed},
 			{"retained", d.Retained}, {"pending", d.Pending}, {"failed", d.Failed},
@@ -265,10 +290,11 @@ func refundsCSV(days []refundFiguresJSON) [][]string {
 			[]string{d.Day, d.Currency, "application_fees_returned", "", "", i64(d.ApplicationFeesReturned)},
 			[]string{d.Day, d.Currency, "stripe_fees_unrecovered", "", "", i64(d.StripeFeesUnrecovered)})
 	}
-	return rows
+	return CSV{Filename: "refunds-" + r.Window.From + "-" + r.Window.To + ".csv", Rows: rows}
 }
 
-type ledgerRowJSON struct {
+// LedgerRow is the postings of one day, currency, account and party.
+type LedgerRow struct {
 	Day      string `json:"day"`
 	Currency string `json:"currency"`
 	Account  string `json:"account"`
@@ -279,56 +305,78 @@ type ledgerRowJSON struct {
 	Postings int64  `json:"postings"`
 }
 
-type ledgerTotalJSON struct {
+// LedgerTotal is a currency's debits and credits over the window.
+type LedgerTotal struct {
 	Currency string `json:"currency"`
 	Debit    int64  `json:"debit"`
 	Credit   int64  `json:"credit"`
 	Balanced bool   `json:"balanced"`
 }
 
-// ledgerReport serves GET /v1/reports/ledger: the journal's postings per
-// day × currency × account (and creator), with each currency's debits and
-// credits over the window, which always balance.
+// LedgerReport is the journal over a window.
+type LedgerReport struct {
+	Window ReportWindow
+	Rows   []LedgerRow
+	Totals []LedgerTotal
+}
+
+// ledgerReport serves GET /v1/reports/ledger.
 func (s *Server) ledgerReport(c *gin.Context) {
-	w, err := s.parseReportWindow(c)
+	w, err := s.ParseReportWindow(c.Request.URL.Query())
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	rows, err := s.DB.Queries().LedgerReport(c.Request.Context(), sqlgen.LedgerReportParams{Tz: w.TZ, FromAt: w.fromAt, ToAt: w.toAt})
+	r, err := s.LedgerReport(c.Request.Context(), w)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := make([]ledgerRowJSON, 0, len(rows))
-	totals := map[string]*ledgerTotalJSON{}
+	if w.csv {
+		r.CSV().Serve(c.Writer)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "rows": r.Rows, "totals": r.Totals})
+}
+
+// LedgerReport sums the journal's postings per day × currency × account
+// (and creator), with each currency's debits and credits over the window,
+// which always balance.
+func (s *Server) LedgerReport(ctx context.Context, w ReportWindow) (*LedgerReport, error) {
+	rows, err := s.DB.Queries().LedgerReport(ctx, sqlgen.LedgerReportParams{Tz: w.TZ, FromAt: w.Start, ToAt: w.End})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LedgerRow, 0, len(rows))
+	totals := map[string]*LedgerTotal{}
 	for _, r := range rows {
-		out = append(out, ledgerRowJSON{Day: r.Day, Currency: r.Currency, Account: r.Account, Party: r.Party,
+		out = append(out, LedgerRow{Day: r.Day, Currency: r.Currency, Account: r.Account, Party: r.Party,
 			Debit: r.Debit, Credit: r.Credit, Net: r.Debit - r.Credit, Postings: r.Postings})
 		t := totals[r.Currency]
 		if t == nil {
-			t = &ledgerTotalJSON{Currency: r.Currency}
+			t = &LedgerTotal{Currency: r.Currency}
 			totals[r.Currency] = t
 		}
 		t.Debit += r.Debit
 		t.Credit += r.Credit
 	}
-	sums := make([]ledgerTotalJSON, 0, len(totals))
+	sums := make([]LedgerTotal, 0, len(totals))
 	for _, t := range totals {
 		t.Balanced = t.Debit == t.Credit
 		sums = append(sums, *t)
 	}
 	sort.Slice(sums, func(i, j int) bool { return sums[i].Currency < sums[j].Currency })
-	if w.csv {
-		table := [][]string{{"day", "currency", "account", "party", "debit", "credit", "net", "postings"}}
-		for _, r := range out {
-			table = append(table, []string{r.Day, r.Currency, r.Account, r.Party, strconv.FormatInt(r.Debit, 10),
-				strconv.FormatInt(r.Credit, 10), strconv.FormatInt(r.Net, 10), strconv.FormatInt(r.Postings, 10)})
-		}
-		writeCSV(c, "ledger-"+w.From+"-"+w.To+".csv", table)
-		return
+	return &LedgerReport{Window: w, Rows: out, Totals: sums}, nil
+}
+
+// CSV is one row per day, currency, account and party.
+func (r *LedgerReport) CSV() CSV {
+	table := [][]string{{"day", "currency", "account", "party", "debit", "credit", "net", "postings"}}
+	for _, row := range r.Rows {
+		table = append(table, []string{row.Day, row.Currency, row.Account, row.Party, strconv.FormatInt(row.Debit, 10),
+			strconv.FormatInt(row.Credit, 10), strconv.FormatInt(row.Net, 10), strconv.FormatInt(row.Postings, 10)})
 	}
-	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "rows": out, "totals": sums})
+	return CSV{Filename: "ledger-" + r.Window.From + "-" + r.Window.To + ".csv", Rows: table}
 }
 
 // reconciliationReport serves GET /v1/reports/reconciliation: a run
@@ -339,29 +387,50 @@ func (s *Server) reconciliationReport(c *gin.Context) {
 		s.fail(c, refundflow.FieldError("format", "invalid_format", "must be json or csv"))
 		return
 	}
-	run, findings, err := s.DB.ReconciliationRun(c.Request.Context(), c.Query("run_id"))
+	r, err := s.ReconciliationReport(c.Request.Context(), c.Query("run_id"))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	if format == "csv" {
+		r.CSV().Serve(c.Writer)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"run": r.Run, "findings": r.Findings})
+}
+
+// ReconciliationReport is a reconciliation run with its findings.
+type ReconciliationReport struct {
+	Run      *postgres.ReconciliationRun
+	Findings []postgres.Finding
+}
+
+// ReconciliationReport returns run runID ("" for the latest) with its
+// findings; ENOTFOUND when there is no such run (or none yet).
+func (s *Server) ReconciliationReport(ctx context.Context, runID string) (*ReconciliationReport, error) {
+	run, findings, err := s.DB.ReconciliationRun(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
 	if findings == nil {
 		findings = []postgres.Finding{}
 	}
-	if format == "csv" {
-		table := [][]string{{"run_id", "kind", "provider_refund_id", "refund_id", "order_id", "payment_intent", "currency",
-			"stripe_status", "stripe_amount", "ledger_amount", "detail"}}
-		for _, f := range findings {
-			stripeAmount := ""
-			if f.StripeAmount != nil {
-				stripeAmount = strconv.FormatInt(*f.StripeAmount, 10)
-			}
-			table = append(table, []string{run.ID, f.Kind, f.ProviderRefundID, f.RefundID, f.OrderID, f.PaymentIntent, f.Currency,
-				f.StripeStatus, stripeAmount, strconv.FormatInt(f.LedgerAmount, 10), f.Detail})
+	return &ReconciliationReport{Run: run, Findings: findings}, nil
+}
+
+// CSV is one row per finding.
+func (r *ReconciliationReport) CSV() CSV {
+	table := [][]string{{"run_id", "kind", "provider_refund_id", "refund_id", "order_id", "payment_intent", "currency",
+		"stripe_status", "stripe_amount", "ledger_amount", "detail"}}
+	for _, f := range r.Findings {
+		stripeAmount := ""
+		if f.StripeAmount != nil {
+			stripeAmount = strconv.FormatInt(*f.StripeAmount, 10)
 		}
-		writeCSV(c, "reconciliation-"+strings.ReplaceAll(run.ID, "/", "_")+".csv", table)
-		return
+		table = append(table, []string{r.Run.ID, f.Kind, f.ProviderRefundID, f.RefundID, f.OrderID, f.PaymentIntent, f.Currency,
+			f.StripeStatus, stripeAmount, strconv.FormatInt(f.LedgerAmount, 10), f.Detail})
 	}
-	c.JSON(http.StatusOK, gin.H{"run": run, "findings": findings})
+	return CSV{Filename: "reconciliation-" + strings.ReplaceAll(r.Run.ID, "/", "_") + ".csv", Rows: table}
 }
 
 type reconcileRequest struct {
@@ -421,11 +490,18 @@ func (s *Server) startReconcile(ctx context.Context, id string, in workflows.Rec
 	return nil
 }
 
-// writeCSV answers with a CSV attachment.
-func writeCSV(c *gin.Context, filename string, rows [][]string) {
-	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", filename))
-	c.Status(http.StatusOK)
-	c.Header("Content-Type", "text/csv; charset=utf-8")
-	w := csv.NewWriter(c.Writer)
-	_ = w.WriteAll(rows)
+// CSV is a report as a CSV attachment.
+type CSV struct {
+	Filename string
+	Rows     [][]string
+}
+
+// Serve answers with the attachment.
+func (t CSV) Serve(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Filename))
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	cw := csv.NewWriter(w)
+	_ = cw.WriteAll(t.Rows)
 }

@@ -274,21 +274,12 @@ func (s *Server) postTicketMessage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var pr refundflow.Problems
-	author := refundflow.MessageAuthor(req.Author)
-	if !author.Valid() {
-		pr.Add("author", "invalid_author", "must be agent or customer")
-	}
-	checkText(&pr, "body", req.Body, maxBodyBytesMsg)
-	if err := pr.Err(); err != nil {
+	t, err := s.PostTicketMessage(c.Request.Context(), caller(c), c.Param("id"), refundflow.MessageAuthor(req.Author), req.Body)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	by := refundflow.ActorFor(caller(c))
-	if author == refundflow.AuthorCustomer && caller(c).Role == refundflow.RolePlatform {
-		by = learnerActor(c)
-	}
-	s.updateTicket(c, workflows.TicketMessageUpdate, workflows.TicketMessageRequest{Author: author, By: by, Body: req.Body})
+	c.JSON(http.StatusOK, s.ticketJSON(t))
 }
 
 func (s *Server) postTicketStatus(c *gin.Context) {
@@ -297,33 +288,61 @@ func (s *Server) postTicketStatus(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	status := refundflow.TicketStatus(req.Status)
-	if !status.Valid() {
-		s.fail(c, refundflow.FieldError("status", "invalid_status", "must be one of open, waiting_on_customer, resolved, closed"))
-		return
-	}
-	s.updateTicket(c, workflows.TicketStatusUpdate, workflows.TicketStatusRequest{Status: status, By: refundflow.ActorFor(caller(c))})
-}
-
-// updateTicket sends an update to the ticket's workflow and answers with
-// the ticket as the read model holds it afterwards. A closed ticket's
-// workflow has ended, so the read model refuses for it.
-func (s *Server) updateTicket(c *gin.Context, name string, arg any) {
-	ctx := c.Request.Context()
-	id := c.Param("id")
-	if err := ticketNotFound(id); err != nil {
-		s.fail(c, err)
-		return
-	}
-	t, err := s.DB.GetTicket(ctx, id)
+	t, err := s.SetTicketStatus(c.Request.Context(), caller(c), c.Param("id"), refundflow.TicketStatus(req.Status))
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
+	c.JSON(http.StatusOK, s.ticketJSON(t))
+}
+
+// PostTicketMessage adds a message to a ticket as the key's holder (the
+// console uses it; the HTTP route is postTicketMessage) and returns the
+// ticket as the read model holds it afterwards.
+func (s *Server) PostTicketMessage(ctx context.Context, key *refundflow.APIKey, id string, author refundflow.MessageAuthor, body string) (*postgres.Ticket, error) {
+	var pr refundflow.Problems
+	if !author.Valid() {
+		pr.Add("author", "invalid_author", "must be agent or customer")
+	}
+	checkText(&pr, "body", body, maxBodyBytesMsg)
+	if err := pr.Err(); err != nil {
+		return nil, err
+	}
+	by := refundflow.ActorFor(key)
+	if author == refundflow.AuthorCustomer && key.Role == refundflow.RolePlatform {
+		by = learnerVia(key)
+	}
+	return s.commandTicket(ctx, id, workflows.TicketMessageUpdate, workflows.TicketMessageRequest{Author: author, By: by, Body: body})
+}
+
+// SetTicketStatus moves a ticket to status as the key's holder; the
+// ticket's workflow refuses what its state machine does not allow.
+func (s *Server) SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id string, status refundflow.TicketStatus) (*postgres.Ticket, error) {
+	if !status.Valid() {
+		return nil, refundflow.FieldError("status", "invalid_status", "must be one of open, waiting_on_customer, resolved, closed")
+	}
+	return s.commandTicket(ctx, id, workflows.TicketStatusUpdate, workflows.TicketStatusRequest{Status: status, By: refundflow.ActorFor(key)})
+}
+
+// learnerVia is the learner, writing through the platform's key.
+func learnerVia(k *refundflow.APIKey) refundflow.Actor {
+	return refundflow.Actor{Kind: "learner", ID: k.ID, Name: "via " + k.Name}
+}
+
+// commandTicket sends an update to the ticket's workflow and returns the
+// ticket as the read model holds it afterwards. A closed ticket's workflow
+// has ended, so the read model refuses for it.
+func (s *Server) commandTicket(ctx context.Context, id, name string, arg any) (*postgres.Ticket, error) {
+	if err := ticketNotFound(id); err != nil {
+		return nil, err
+	}
+	t, err := s.DB.GetTicket(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	closed := refundflow.Errorf(refundflow.ECONFLICT, "ticket_closed", "ticket %s is closed and takes no more changes; open a new one", id)
 	if t.Status == refundflow.TicketClosed {
-		s.fail(c, closed)
-		return
+		return nil, closed
 	}
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflows.TicketWorkflowID(id), UpdateName: name, Args: []any{arg},
@@ -335,18 +354,15 @@ func (s *Server) updateTicket(c *gin.Context, name string, arg any) {
 	}
 	if err != nil {
 		if e, ok := workflows.AsRefusal(err); ok {
-			s.fail(c, e)
-			return
+			return nil, e
 		}
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
-			s.fail(c, closed)
-			return
+			return nil, closed
 		}
-		s.fail(c, err)
-		return
+		return nil, err
 	}
-	s.respondTicket(c, http.StatusOK, id)
+	return s.DB.GetTicket(ctx, id)
 }
 
 type csatRequest struct {
@@ -450,7 +466,8 @@ func (s *Server) putSLAPolicy(c *gin.Context) {
 
 // --- the SLA report ---
 
-type slaReportRowJSON struct {
+// SLAReportRow is one tier's or one agent's SLA figures.
+type SLAReportRow struct {
 	Key                        string   `json:"key"`
 	Name                       string   `json:"name"`
 	Tickets                    int      `json:"tickets"`
@@ -468,23 +485,43 @@ type slaReportRowJSON struct {
 	CSATAverage                *float64 `json:"csat_average"`
 }
 
-// getSLAReport serves the SLA report over the tickets opened in the
-// window: first response and resolution times (p50, p90, business time on
-// each ticket's calendar), breach rate, first-contact resolution and CSAT,
-// by tier and by the agent who answered first.
+// SLAReport is the SLA figures of the tickets opened in a window.
+type SLAReport struct {
+	Window  ReportWindow
+	ByTier  []SLAReportRow
+	ByAgent []SLAReportRow
+}
+
+// getSLAReport serves GET /v1/reports/sla.
 func (s *Server) getSLAReport(c *gin.Context) {
-	w, err := s.parseReportWindow(c)
+	w, err := s.ParseReportWindow(c.Request.URL.Query())
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	rows, err := s.DB.SLAReport(c.Request.Context(), w.fromAt, w.toAt)
+	r, err := s.SLAReport(c.Request.Context(), w)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	byTier := map[string]slaReportRowJSON{}
-	var byAgent []slaReportRowJSON
+	if w.csv {
+		r.CSV().Serve(c.Writer)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "by_tier": r.ByTier, "by_agent": r.ByAgent})
+}
+
+// SLAReport measures the tickets opened in the window: first response and
+// resolution times (p50, p90, business time on each ticket's calendar),
+// breach rate, first-contact resolution and CSAT, by tier and by the agent
+// who answered first.
+func (s *Server) SLAReport(ctx context.Context, w ReportWindow) (*SLAReport, error) {
+	rows, err := s.DB.SLAReport(ctx, w.Start, w.End)
+	if err != nil {
+		return nil, err
+	}
+	byTier := map[string]SLAReportRow{}
+	var byAgent []SLAReportRow
 	for _, r := range rows {
 		j := slaReportRow(r)
 		if r.Group == "tier" {
@@ -493,39 +530,40 @@ func (s *Server) getSLAReport(c *gin.Context) {
 			byAgent = append(byAgent, j)
 		}
 	}
-	tiers := make([]slaReportRowJSON, 0, len(sla.Tiers))
+	tiers := make([]SLAReportRow, 0, len(sla.Tiers))
 	for _, t := range sla.Tiers {
 		row, ok := byTier[string(t)]
 		if !ok {
-			row = slaReportRowJSON{Key: string(t)}
+			row = SLAReportRow{Key: string(t)}
 		}
 		tiers = append(tiers, row)
 	}
 	if byAgent == nil {
-		byAgent = []slaReportRowJSON{}
+		byAgent = []SLAReportRow{}
 	}
-	if w.csv {
-		table := [][]string{{"group", "key", "name", "tickets", "breached", "breach_rate", "responded",
-			"first_response_p50_seconds", "first_response_p90_seconds", "resolved", "resolution_p50_seconds",
-			"resolution_p90_seconds", "first_contact_resolutions", "first_contact_resolution_rate", "csat_count", "csat_average"}}
-		for _, group := range []struct {
-			name string
-			rows []slaReportRowJSON
-		}{{"tier", tiers}, {"agent", byAgent}} {
-			for _, r := range group.rows {
-				table = append(table, []string{group.name, r.Key, r.Name, strconv.Itoa(r.Tickets), strconv.Itoa(r.Breached),
-					num(r.BreachRate), strconv.Itoa(r.Responded), num(r.FirstResponseP50Seconds), num(r.FirstResponseP90Seconds),
-					strconv.Itoa(r.Resolved), num(r.ResolutionP50Seconds), num(r.ResolutionP90Seconds),
-					strconv.Itoa(r.FirstContactResolutions), num(r.FirstContactResolutionRate), strconv.Itoa(r.CSATCount), num(r.CSATAverage)})
-			}
-		}
-		writeCSV(c, "sla-"+w.From+"-"+w.To+".csv", table)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "by_tier": tiers, "by_agent": byAgent})
+	return &SLAReport{Window: w, ByTier: tiers, ByAgent: byAgent}, nil
 }
 
-func slaReportRow(r postgres.SLAReportRow) slaReportRowJSON {
+// CSV is one row per tier, then one per agent.
+func (r *SLAReport) CSV() CSV {
+	table := [][]string{{"group", "key", "name", "tickets", "breached", "breach_rate", "responded",
+		"first_response_p50_seconds", "first_response_p90_seconds", "resolved", "resolution_p50_seconds",
+		"resolution_p90_seconds", "first_contact_resolutions", "first_contact_resolution_rate", "csat_count", "csat_average"}}
+	for _, group := range []struct {
+		name string
+		rows []SLAReportRow
+	}{{"tier", r.ByTier}, {"agent", r.ByAgent}} {
+		for _, g := range group.rows {
+			table = append(table, []string{group.name, g.Key, g.Name, strconv.Itoa(g.Tickets), strconv.Itoa(g.Breached),
+				num(g.BreachRate), strconv.Itoa(g.Responded), num(g.FirstResponseP50Seconds), num(g.FirstResponseP90Seconds),
+				strconv.Itoa(g.Resolved), num(g.ResolutionP50Seconds), num(g.ResolutionP90Seconds),
+				strconv.Itoa(g.FirstContactResolutions), num(g.FirstContactResolutionRate), strconv.Itoa(g.CSATCount), num(g.CSATAverage)})
+		}
+	}
+	return CSV{Filename: "sla-" + r.Window.From + "-" + r.Window.To + ".csv", Rows: table}
+}
+
+func slaReportRow(r postgres.SLAReportRow) SLAReportRow {
 	ratio := func(n, of int) *float64 {
 		if of == 0 {
 			return nil
@@ -540,7 +578,7 @@ func slaReportRow(r postgres.SLAReportRow) slaReportRowJSON {
 		v := d.Seconds()
 		return &v
 	}
-	j := slaReportRowJSON{
+	j := SLAReportRow{
 		Key: r.Key, Name: r.Name, Tickets: r.Tickets, Breached: r.Breached, BreachRate: ratio(r.Breached, r.Tickets),
 		Responded: r.Responded, FirstResponseP50Seconds: seconds(r.FirstResponseP50, r.Responded),
 		FirstResponseP90Seconds: seconds(r.FirstResponseP90, r.Responded), Resolved: r.Resolved,

@@ -132,7 +132,7 @@ func (a *App) RunAPI(ctx context.Context, ready func(addr string)) error {
 	}
 	srv := &api.Server{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger, Registry: a.Registry, PinPolicy: postgres.PinPolicy}
 	srv.Console = (&console.Server{
-		DB: a.DB, Commands: srv, TemporalUIURL: a.Config.TemporalUIURL, Namespace: a.Config.TemporalNamespace,
+		DB: a.DB, Commands: srv, Reports: srv, TemporalUIURL: a.Config.TemporalUIURL, Namespace: a.Config.TemporalNamespace,
 		// Without SMTP the emails stay in the sink; the console shows them.
 		DevOutbox: a.Config.SMTPURL == "", Logger: a.Logger,
 	}).Handler()

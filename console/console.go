@@ -12,9 +12,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/postgres"
 )
 
@@ -29,12 +31,30 @@ var staticFiles embed.FS
 type Commands interface {
 	ApproveRefund(ctx context.Context, key *refundflow.APIKey, id string, amount *int64, note string) (*postgres.RefundCase, error)
 	RejectRefund(ctx context.Context, key *refundflow.APIKey, id, reason string) (*postgres.RefundCase, error)
+	PostTicketMessage(ctx context.Context, key *refundflow.APIKey, id string, author refundflow.MessageAuthor, body string) (*postgres.Ticket, error)
+	SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id string, status refundflow.TicketStatus) (*postgres.Ticket, error)
+	RemediateOutage(ctx context.Context, key *refundflow.APIKey, id, mode string) (*refundflow.Outage, error)
+	CancelRemediation(ctx context.Context, id string) (*refundflow.Outage, error)
+}
+
+// Reports are the figures the console shows and exports; *api.Server
+// computes them with the code of the API's reports, so a page and its
+// CSV say what GET /v1/reports/... says.
+type Reports interface {
+	ParseReportWindow(q url.Values) (api.ReportWindow, error)
+	RefundsReport(ctx context.Context, w api.ReportWindow) (*api.RefundsReport, error)
+	LedgerReport(ctx context.Context, w api.ReportWindow) (*api.LedgerReport, error)
+	ReconciliationReport(ctx context.Context, runID string) (*api.ReconciliationReport, error)
+	CoursesReport(ctx context.Context) (*api.CoursesReport, error)
+	SLAReport(ctx context.Context, w api.ReportWindow) (*api.SLAReport, error)
+	DescribeOutage(ctx context.Context, o *refundflow.Outage) (*api.OutageStatus, error)
 }
 
 // Server serves the console.
 type Server struct {
 	DB       *postgres.DB
 	Commands Commands
+	Reports  Reports
 	// TemporalUIURL and Namespace build the links into the Temporal UI.
 	TemporalUIURL string
 	Namespace     string
@@ -70,6 +90,21 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /console/refunds/{id}", s.auth(roles(agent, approver, admin), s.casePage))
 	mux.Handle("POST /console/refunds/{id}/approve", s.auth(roles(approver, admin), s.approve))
 	mux.Handle("POST /console/refunds/{id}/reject", s.auth(roles(approver, admin), s.reject))
+	// Agents work tickets; admins see them (the API lets only agents write).
+	mux.Handle("GET /console/tickets", s.auth(roles(agent, admin), s.ticketBoard))
+	mux.Handle("GET /console/tickets/{id}", s.auth(roles(agent, admin), s.ticketPage))
+	mux.Handle("POST /console/tickets/{id}/messages", s.auth(roles(agent), s.replyToTicket))
+	mux.Handle("POST /console/tickets/{id}/status", s.auth(roles(agent), s.setTicketStatus))
+	mux.Handle("GET /console/outages", s.auth(roles(admin), s.outages))
+	mux.Handle("POST /console/outages/{id}/remediate", s.auth(roles(admin), s.remediate))
+	mux.Handle("POST /console/outages/{id}/cancel", s.auth(roles(admin), s.cancelRemediation))
+	mux.Handle("GET /console/finance", s.auth(roles(approver, admin), s.finance))
+	mux.Handle("GET /console/finance/refunds.csv", s.auth(roles(approver, admin), s.refundsCSV))
+	mux.Handle("GET /console/finance/ledger.csv", s.auth(roles(approver, admin), s.ledgerCSV))
+	mux.Handle("GET /console/finance/reconciliation.csv", s.auth(roles(approver, admin), s.reconciliationCSV))
+	mux.Handle("GET /console/analytics", s.auth(roles(approver, admin), s.analytics))
+	mux.Handle("GET /console/analytics/courses.csv", s.auth(roles(approver, admin), s.coursesCSV))
+	mux.Handle("GET /console/analytics/sla.csv", s.auth(roles(approver, admin), s.slaCSV))
 	if s.DevOutbox {
 		mux.Handle("GET /console/outbox", s.auth(roles(agent, approver, admin), s.outbox))
 	}

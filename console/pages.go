@@ -21,7 +21,8 @@ type pages struct {
 
 func mustParsePages() *pages {
 	funcs := template.FuncMap{
-		"money": func(amount any, c money.Currency) string {
+		"money": func(amount any, currency any) string {
+			c := money.Currency(fmt.Sprint(currency))
 			switch v := amount.(type) {
 			case int64:
 				return money.Format(v, c)
@@ -33,6 +34,7 @@ func mustParsePages() *pages {
 			}
 			return fmt.Sprint(amount)
 		},
+		"pct":    percent,
 		"mul100": func(f float64) float64 { return f * 100 },
 		"rfc3339": func(t any) string {
 			switch v := t.(type) {
@@ -50,13 +52,19 @@ func mustParsePages() *pages {
 	if err != nil {
 		panic(err)
 	}
+	// Files named _*.html are parts that any page may include.
+	parts, err := fs.Glob(templateFiles, "templates/_*.html")
+	if err != nil {
+		panic(err)
+	}
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, n := range names {
 		base := strings.TrimSuffix(path.Base(n), ".html")
-		if base == "layout" {
+		if base == "layout" || strings.HasPrefix(base, "_") {
 			continue
 		}
-		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", n))
+		files := append([]string{"templates/layout.html", n}, parts...)
+		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFiles, files...))
 		p.byName[base] = t
 	}
 	return p
@@ -82,6 +90,17 @@ type navItem struct {
 
 // T translates a message key into the page's language.
 func (v view) T(key string) string { return translate(v.Lang, key) }
+
+// Tf translates a message key with arguments (fmt verbs).
+func (v view) Tf(key string, args ...any) string { return fmt.Sprintf(translate(v.Lang, key), args...) }
+
+// Enum translates a code (a status, a tier, a reason) by its key
+// prefix+code, or shows the code itself when the catalog has no words for
+// it.
+func (v view) Enum(prefix string, code any) string {
+	c := fmt.Sprint(code)
+	return translateOr(v.Lang, prefix+c, c)
+}
 
 // When shows an instant in the page's time zone (Beijing time in Chinese).
 func (v view) When(t any) string {
@@ -120,6 +139,10 @@ func (s *Server) nav(sess *session, current string) []navItem {
 		show        bool
 	}{
 		{"/console/queue", "nav_queue", roles(agent, approver, admin), true},
+		{"/console/tickets", "nav_tickets", roles(agent, admin), true},
+		{"/console/outages", "nav_outages", roles(admin), true},
+		{"/console/finance", "nav_finance", roles(approver, admin), true},
+		{"/console/analytics", "nav_analytics", roles(approver, admin), true},
 		{"/console/outbox", "nav_outbox", roles(agent, approver, admin), s.DevOutbox},
 	}
 	var out []navItem

@@ -9,6 +9,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/workflows"
 )
 
 type queuePage struct {
@@ -65,7 +66,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session)
 	}
 	s.render(w, r, sess, http.StatusOK, "case", casePage{
 		Case: c, Order: order, Product: product, Progress: progress,
-		TemporalUIURL: strings.TrimRight(s.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.Namespace) + "/workflows/" + url.PathEscape("refund/"+c.ID),
+		TemporalUIURL: s.temporalUIURL(workflows.RefundWorkflowID(c.ID)),
 	})
 }
 
@@ -116,6 +117,11 @@ func (s *Server) backToQueue(w http.ResponseWriter, r *http.Request, id, done st
 		q.Set("done", done)
 	}
 	http.Redirect(w, r, "/console/queue?"+q.Encode(), http.StatusSeeOther)
+}
+
+// temporalUIURL opens a workflow (its latest run) in the Temporal UI.
+func (s *Server) temporalUIURL(workflowID string) string {
+	return strings.TrimRight(s.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.Namespace) + "/workflows/" + url.PathEscape(workflowID)
 }
 
 // parseAmount reads the amount field, which is in minor units (fen,

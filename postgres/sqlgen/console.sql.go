@@ -10,6 +10,46 @@ import (
 	"time"
 )
 
+const countTicketBoard = `-- name: CountTicketBoard :many
+SELECT sla_state, count(*)::bigint AS tickets FROM tickets
+WHERE ($1::text IS NULL AND status <> 'closed' OR status = $1)
+  AND ($2::text IS NULL OR tier = $2)
+  AND ($3::integer IS NULL OR escalation_level = $3)
+GROUP BY sla_state
+`
+
+type CountTicketBoardParams struct {
+	Status *string
+	Tier   *string
+	Level  *int32
+}
+
+type CountTicketBoardRow struct {
+	SlaState string
+	Tickets  int64
+}
+
+// How many tickets of the board's other filters are in each SLA state.
+func (q *Queries) CountTicketBoard(ctx context.Context, arg CountTicketBoardParams) ([]CountTicketBoardRow, error) {
+	rows, err := q.db.Query(ctx, countTicketBoard, arg.Status, arg.Tier, arg.Level)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CountTicketBoardRow
+	for rows.Next() {
+		var i CountTicketBoardRow
+		if err := rows.Scan(&i.SlaState, &i.Tickets); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deleteConsoleSession = `-- name: DeleteConsoleSession :exec
 DELETE FROM console_sessions WHERE token_hash = $1 OR expires_at < now()
 `
@@ -102,6 +142,126 @@ func (q *Queries) ListApprovalQueue(ctx context.Context, maxRows int32) ([]Refun
 			&i.UpdatedAt,
 			&i.ClosedAt,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listTicketBoard = `-- name: ListTicketBoard :many
+SELECT id, status, tier, priority, learner_id, learner_email, locale, order_id, refund_id, subject, opened_by, opened_at, policy, escalation_level, sla, sla_state, sla_paused, next_due_at, first_response_at, first_response_business_ns, first_responder_id, first_responder_name, resolved_at, resolution_business_ns, resolver_id, agent_messages, reopens, last_seq, created_at, updated_at, closed_at FROM tickets
+WHERE ($1::text IS NULL AND status <> 'closed' OR status = $1)
+  AND ($2::text IS NULL OR tier = $2)
+  AND ($3::integer IS NULL OR escalation_level = $3)
+  AND ($4::text IS NULL OR sla_state = $4)
+ORDER BY CASE sla_state WHEN 'breached' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END,
+         next_due_at ASC NULLS LAST, created_at ASC, id ASC
+LIMIT $5
+`
+
+type ListTicketBoardParams struct {
+	Status   *string
+	Tier     *string
+	Level    *int32
+	SlaState *string
+	MaxRows  int32
+}
+
+// The tickets board: tickets not closed (or of one status), breached
+// first, then warning, then ok, each by its next deadline.
+func (q *Queries) ListTicketBoard(ctx context.Context, arg ListTicketBoardParams) ([]Ticket, error) {
+	rows, err := q.db.Query(ctx, listTicketBoard,
+		arg.Status,
+		arg.Tier,
+		arg.Level,
+		arg.SlaState,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Ticket
+	for rows.Next() {
+		var i Ticket
+		if err := rows.Scan(
+			&i.ID,
+			&i.Status,
+			&i.Tier,
+			&i.Priority,
+			&i.LearnerID,
+			&i.LearnerEmail,
+			&i.Locale,
+			&i.OrderID,
+			&i.RefundID,
+			&i.Subject,
+			&i.OpenedBy,
+			&i.OpenedAt,
+			&i.Policy,
+			&i.EscalationLevel,
+			&i.Sla,
+			&i.SlaState,
+			&i.SlaPaused,
+			&i.NextDueAt,
+			&i.FirstResponseAt,
+			&i.FirstResponseBusinessNs,
+			&i.FirstResponderID,
+			&i.FirstResponderName,
+			&i.ResolvedAt,
+			&i.ResolutionBusinessNs,
+			&i.ResolverID,
+			&i.AgentMessages,
+			&i.Reopens,
+			&i.LastSeq,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.ClosedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const refundReasonsBetween = `-- name: RefundReasonsBetween :many
+SELECT reason, status, count(*)::bigint AS cases
+FROM refunds
+WHERE created_at >= $1 AND created_at < $2
+GROUP BY reason, status
+ORDER BY reason, status
+`
+
+type RefundReasonsBetweenParams struct {
+	FromAt time.Time
+	ToAt   time.Time
+}
+
+type RefundReasonsBetweenRow struct {
+	Reason string
+	Status string
+	Cases  int64
+}
+
+// The cases opened in [@from_at, @to_at) by the reason the learner gave
+// and where they stand now.
+func (q *Queries) RefundReasonsBetween(ctx context.Context, arg RefundReasonsBetweenParams) ([]RefundReasonsBetweenRow, error) {
+	rows, err := q.db.Query(ctx, refundReasonsBetween, arg.FromAt, arg.ToAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RefundReasonsBetweenRow
+	for rows.Next() {
+		var i RefundReasonsBetweenRow
+		if err := rows.Scan(&i.Reason, &i.Status, &i.Cases); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

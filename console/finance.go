@@ -1,0 +1,218 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/ledger"
+)
+
+// reportZones are the time zones a report's days can be cut in.
+var reportZones = []string{"Asia/Shanghai", "UTC"}
+
+// windowForm is the report window a page shows, from its query: the days
+// from, to and the time zone (Beijing time by default in Chinese). A bad
+// window is reported and the default one shown.
+type windowForm struct {
+	api.ReportWindow
+	Error string
+	Zones []string
+}
+
+// Link is path for the same days (a CSV export of the window).
+func (w windowForm) Link(path string) string {
+	return path + "?" + url.Values{"from": {w.From}, "to": {w.To}, "tz": {w.TZ}}.Encode()
+}
+
+func (s *Server) reportWindow(r *http.Request) (windowForm, error) {
+	q := r.URL.Query()
+	in := url.Values{}
+	for _, k := range []string{"from", "to", "tz"} {
+		if v := q.Get(k); v != "" {
+			in.Set(k, v)
+		}
+	}
+	zone := "UTC"
+	if language(r) == "zh-CN" {
+		zone = "Asia/Shanghai"
+	}
+	if in.Get("tz") == "" {
+		in.Set("tz", zone)
+	}
+	form := windowForm{Zones: reportZones}
+	w, err := s.Reports.ParseReportWindow(in)
+	if err != nil {
+		form.Error = err.Error()
+		w, err = s.Reports.ParseReportWindow(url.Values{"tz": {zone}})
+	}
+	form.ReportWindow = w
+	if !slices.Contains(form.Zones, w.TZ) {
+		form.Zones = append(slices.Clone(form.Zones), w.TZ)
+	}
+	return form, err
+}
+
+type financePage struct {
+	Window    windowForm
+	Refunds   *api.RefundsReport
+	Clawbacks []clawbackRow
+	Ledger    ledgerSummary
+	// Reconciliation is the latest run; nil before the first.
+	Reconciliation *api.ReconciliationReport
+}
+
+type clawbackRow struct {
+	Currency string
+	api.Clawback
+}
+
+// ledgerSummary is the journal per day × currency with one column per
+// account: what each account moved (debit − credit).
+type ledgerSummary struct {
+	Accounts []string
+	Rows     []ledgerDay
+	Totals   []api.LedgerTotal
+}
+
+type ledgerDay struct {
+	Day, Currency string
+	Net           []int64 // by Accounts
+	Debit, Credit int64
+}
+
+// accountOrder is the order the ledger's accounts read in: the refund,
+// where its money came from, then who bears what.
+var accountOrder = []string{string(ledger.Refunds), string(ledger.StripeBalance), string(ledger.CreatorPayable),
+	string(ledger.ApplicationFees), string(ledger.StripeFees), string(ledger.StripeFeesUnrecovered)}
+
+func summarize(l *api.LedgerReport) ledgerSummary {
+	sum := ledgerSummary{Totals: l.Totals}
+	for _, r := range l.Rows {
+		if !slices.Contains(sum.Accounts, r.Account) {
+			sum.Accounts = append(sum.Accounts, r.Account)
+		}
+	}
+	slices.SortFunc(sum.Accounts, func(a, b string) int {
+		ia, ib := slices.Index(accountOrder, a), slices.Index(accountOrder, b)
+		switch {
+		case ia < 0 && ib < 0:
+			return strings.Compare(a, b)
+		case ia < 0:
+			return 1
+		case ib < 0:
+			return -1
+		}
+		return ia - ib
+	})
+	for _, r := range l.Rows {
+		n := len(sum.Rows)
+		if n == 0 || sum.Rows[n-1].Day != r.Day || sum.Rows[n-1].Currency != r.Currency {
+			sum.Rows = append(sum.Rows, ledgerDay{Day: r.Day, Currency: r.Currency, Net: make([]int64, len(sum.Accounts))})
+			n++
+		}
+		d := &sum.Rows[n-1]
+		d.Net[slices.Index(sum.Accounts, r.Account)] += r.Net
+		d.Debit += r.Debit
+		d.Credit += r.Credit
+	}
+	return sum
+}
+
+// finance shows the money of a window: refunds per day × currency (full
+// vs partial, retained, pending, failed), clawbacks per creator, the
+// ledger per day × currency, and the latest reconciliation's findings,
+// with the CSV exports of each.
+func (s *Server) finance(w http.ResponseWriter, r *http.Request, sess *session) {
+	ctx := r.Context()
+	win, err := s.reportWindow(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	refunds, err := s.Reports.RefundsReport(ctx, win.ReportWindow)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	journal, err := s.Reports.LedgerReport(ctx, win.ReportWindow)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	page := financePage{Window: win, Refunds: refunds, Ledger: summarize(journal)}
+	for _, t := range refunds.Totals {
+		for _, c := range t.Clawbacks {
+			page.Clawbacks = append(page.Clawbacks, clawbackRow{Currency: t.Currency, Clawback: c})
+		}
+	}
+	recon, err := s.Reports.ReconciliationReport(ctx, "")
+	switch {
+	case err == nil:
+		page.Reconciliation = recon
+	case refundflow.ErrorKind(err) != refundflow.ENOTFOUND:
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, sess, http.StatusOK, "finance", page)
+}
+
+// The CSV exports answer with the API's CSV of the same report, for the
+// signed-in session (the API's routes want a bearer key).
+
+func (s *Server) refundsCSV(w http.ResponseWriter, r *http.Request, _ *session) {
+	win, ok := s.csvWindow(w, r)
+	if !ok {
+		return
+	}
+	rep, err := s.Reports.RefundsReport(r.Context(), win)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	rep.CSV().Serve(w)
+}
+
+func (s *Server) ledgerCSV(w http.ResponseWriter, r *http.Request, _ *session) {
+	win, ok := s.csvWindow(w, r)
+	if !ok {
+		return
+	}
+	rep, err := s.Reports.LedgerReport(r.Context(), win)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	rep.CSV().Serve(w)
+}
+
+func (s *Server) reconciliationCSV(w http.ResponseWriter, r *http.Request, sess *session) {
+	rep, err := s.Reports.ReconciliationReport(r.Context(), r.URL.Query().Get("run_id"))
+	if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
+		s.render(w, r, sess, http.StatusNotFound, "error", errorPage{Title: "not_found", Message: "no_reconciliation"})
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	rep.CSV().Serve(w)
+}
+
+// csvWindow reads an export's window; a bad one is answered 400 with the
+// API's explanation.
+func (s *Server) csvWindow(w http.ResponseWriter, r *http.Request) (api.ReportWindow, bool) {
+	win, err := s.reportWindow(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return api.ReportWindow{}, false
+	}
+	if win.Error != "" {
+		http.Error(w, win.Error, http.StatusBadRequest)
+		return api.ReportWindow{}, false
+	}
+	return win.ReportWindow, true
+}

@@ -1,0 +1,101 @@
+package console
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/sla"
+)
+
+// Every text a page or a handler asks for is in the catalog, in both
+// languages: a missing key would show itself on the page.
+func TestEveryTextIsInBothLanguages(t *testing.T) {
+	literal := regexp.MustCompile(`\.(?:T|Tf) "([a-z0-9_]+)"|translate\(lang, "([a-z0-9_]+)"\)`)
+	check := func(file string, src []byte) {
+		for _, m := range literal.FindAllSubmatch(src, -1) {
+			key := string(m[1]) + string(m[2])
+			if _, ok := catalog[key]; !ok {
+				t.Errorf("%s asks for %q, which the catalog lacks", file, key)
+			}
+		}
+	}
+	err := fs.WalkDir(templateFiles, "templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		src, err := fs.ReadFile(templateFiles, path)
+		check(path, src)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sources, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range sources {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(f, src)
+	}
+	for key, texts := range catalog {
+		if texts[0] == "" || texts[1] == "" {
+			t.Errorf("%q has no text in one language: %q", key, texts)
+		}
+	}
+}
+
+// The codes the pages show through Enum all have words, so no page shows
+// a raw code where a person expects a word.
+func TestEveryCodeOnThePagesHasWords(t *testing.T) {
+	var codes []string
+	for _, s := range refundflow.TicketStatuses {
+		codes = append(codes, "ticket_status_"+string(s), "move_to_"+string(s), "done_moved_"+string(s))
+	}
+	for _, s := range refundflow.RefundStatuses {
+		codes = append(codes, "refund_status_"+string(s))
+	}
+	for _, o := range []policy.Outcome{policy.OutcomeFull, policy.OutcomePartial, policy.OutcomeReview, policy.OutcomeNone} {
+		codes = append(codes, "outcome_"+string(o))
+	}
+	for _, t := range []refundflow.ProductType{refundflow.RecordedCourse, refundflow.LiveCourse, refundflow.Membership, refundflow.Consultation} {
+		codes = append(codes, "product_type_"+string(t))
+	}
+	for _, r := range refundflow.Roles {
+		codes = append(codes, "actor_"+string(r))
+	}
+	for _, tier := range sla.Tiers {
+		codes = append(codes, "tier_"+string(tier))
+	}
+	for _, state := range sla.States {
+		codes = append(codes, "sla_"+state)
+	}
+	for _, r := range policy.Reasons {
+		codes = append(codes, "reason_"+string(r))
+	}
+	for _, target := range []sla.Target{sla.FirstResponse, sla.Resolution, sla.Approval} {
+		codes = append(codes, "target_"+string(target))
+	}
+	for _, z := range reportZones {
+		codes = append(codes, "zone_"+z)
+	}
+	for _, a := range accountOrder {
+		codes = append(codes, "account_"+a)
+	}
+	codes = append(codes, "priority_"+string(sla.Normal), "priority_"+string(sla.Urgent),
+		"remediation_not_started", "remediation_running", "remediation_completed", "remediation_canceled",
+		"mode_refund", "mode_offer", "clock_running", "clock_paused", "clock_met")
+	for _, key := range codes {
+		if _, ok := catalog[key]; !ok {
+			t.Errorf("no words for %q", key)
+		}
+	}
+}
