@@ -63,10 +63,40 @@ func (a *Activities) CreateStripeRefund(ctx context.Context, att postgres.Paymen
 	if err == nil && legacy {
 		r, err = a.Stripe.Get(ctx, r.ID)
 	}
+	if err != nil && payments.Replayed(err) {
+		if class, _ := payments.Classify(err); class == payments.Ambiguous {
+			return a.keySpent(ctx, att, err)
+		}
+	}
 	if err != nil {
 		return payments.Refund{}, stripeError(ctx, err)
 	}
 	return r, nil
+}
+
+// ErrStripeKeySpent says the attempt's idempotency key can no longer make
+// the refund: Stripe saved a 5xx under it and answers every retry with
+// that, and no refund of the case exists. The workflow moves on to a new
+// attempt with a new key.
+const ErrStripeKeySpent = "stripe_key_spent"
+
+// keySpent handles a 5xx that Stripe replayed for the attempt's key. The
+// request that first used the key has finished (Stripe saves an answer
+// only then), so a refund it made is on the list now — even one committed
+// after this activity's earlier look: it is adopted. Otherwise the key is
+// spent and nothing was made with it.
+func (a *Activities) keySpent(ctx context.Context, att postgres.PaymentAttempt, replayed error) (payments.Refund, error) {
+	found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID)
+	if err != nil {
+		return payments.Refund{}, stripeError(ctx, err)
+	}
+	if found != nil {
+		a.Logger.Info("adopted an existing Stripe refund", "refund", att.RefundID, "stripe_refund", found.ID)
+		return *found, nil
+	}
+	return payments.Refund{}, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("Stripe answers key %s with a saved error and holds no refund of the case: %v", att.IdempotencyKey, replayed),
+		ErrStripeKeySpent, replayed, ErrStripeKeySpent)
 }
 
 // mayHaveReachedStripe reports whether a refund for att may exist already

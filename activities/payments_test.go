@@ -142,6 +142,56 @@ func TestCreateWithAnOldKeyLooksForTheRefundFirst(t *testing.T) {
 	}
 }
 
+// Stripe saved a 500 it answered before making anything under the
+// attempt's key, and replays it to every retry with that key: the key is
+// spent. The retry looks once more for the case's refund and, finding
+// none, says so — not retryable, so the case makes a new attempt with a
+// new key instead of asking Stripe the same thing for a day.
+func TestKeyAnsweredWithASaved5xxIsSpent(t *testing.T) {
+	m := newMoney(t)
+	o := m.w.Order(refundflow.Order{ID: "spent", LearnerID: "l4", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
+	att := m.reserve("rf-spent", o.ID, 10000)
+	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorBeforeCommit, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.create(att)
+	if typ, retryable := errorType(err); typ == activities.ErrStripeKeySpent || !retryable {
+		t.Fatalf("Stripe's first 500: %v, want a retry", err)
+	}
+	_, err = m.create(att)
+	if typ, retryable := errorType(err); typ != activities.ErrStripeKeySpent || retryable {
+		t.Fatalf("the 500 replayed: %v, want the key spent", err)
+	}
+	if refunds := m.w.StripeRefundsFor(o.PaymentIntent); len(refunds) != 0 {
+		t.Fatalf("made %d refunds", len(refunds))
+	}
+}
+
+// A refund committed under a key whose saved answer is a 500 is adopted
+// when that answer comes back, even by a try that had not looked first.
+func TestRefundBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
+	m := newMoney(t)
+	o := m.w.Order(refundflow.Order{ID: "behind", LearnerID: "l5", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
+	att := m.reserve("rf-behind", o.ID, 10000)
+	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorAfterCommit, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	// Another try (a worker since killed) made the refund and lost the answer.
+	if _, err := m.w.Acts.Stripe.Create(m.ctx(), payments.CreateRequest{PaymentIntent: att.PaymentIntent, Amount: att.Amount,
+		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: 1}); err == nil {
+		t.Fatal("the injected 500 was not seen")
+	}
+
+	r, err := m.create(att)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refunds := m.w.StripeRefundsFor(o.PaymentIntent)
+	if len(refunds) != 1 || r.ID != refunds[0].ID {
+		t.Fatalf("made %d refunds; adopted %s", len(refunds), r.ID)
+	}
+}
+
 // An attempt reserved by the release before this one used its key with
 // the create's parameters of that release; Stripe refuses a key reused
 // with other parameters, so its retries keep them.
@@ -166,8 +216,8 @@ func TestAttemptFromBeforeTheUpgradeReusesItsKeyWithTheSameParameters(t *testing
 	legacy := att
 	legacy.ReservedAt = time.Time{} // what the old release's history holds
 	_, err = m.create(legacy)
-	if typ, retryable := errorType(err); typ == activities.ErrPaymentPermanent || !retryable {
-		t.Fatalf("with the same parameters: %v, want the saved 500 again (retryable)", err)
+	if typ, retryable := errorType(err); typ != activities.ErrStripeKeySpent || retryable {
+		t.Fatalf("with the same parameters: %v, want the saved 500 again (the key is spent)", err)
 	}
 	if n := m.w.Stripe.Snapshot().Counters.IdempotencyErrors; n != 1 {
 		t.Fatalf("%d idempotency errors", n)

@@ -70,3 +70,13 @@ func Classify(err error) (Class, string) {
 	}
 	return Ambiguous, "unknown"
 }
+
+// Replayed reports whether err is Stripe's saved answer to an earlier
+// request made with the same idempotency key (Stripe marks it
+// Idempotent-Replayed), not the outcome of this request. Stripe saves
+// 5xx answers too: a key whose first request failed that way answers
+// every retry with the same error, for as long as Stripe remembers it.
+func Replayed(err error) bool {
+	var se *stripe.Error
+	return errors.As(err, &se) && se.LastResponse != nil && se.LastResponse.Header.Get("Idempotent-Replayed") == "true"
+}

@@ -30,29 +30,37 @@ const stripePollInterval = 30 * time.Minute
 //  2. create: the Stripe refund, on the rate-limited payments queue, with
 //     that key (after an ambiguous failure, or with a key old enough for
 //     Stripe to have forgotten it, the activity first adopts a refund it
-//     may already have made; 429s wait and retry, refusals end it);
+//     may already have made; 429s wait and retry, refusals end it; a key
+//     Stripe answers only with a saved 5xx leads to a new attempt, with a
+//     new key, reserved like the first);
 //  3. wait: a pending refund waits for Stripe's webhook, or a poll;
 //  4. settle: the hold becomes refunded and is booked on the ledger, in
 //     one transaction, or is released if Stripe failed.
 func (r *refundCase) refundThroughStripe(ctx workflow.Context) bool {
-	const attempt = 1
 	var att postgres.PaymentAttempt
-	err := workflow.ExecuteActivity(dbCtx(ctx), r.acts.ReservePayment, activities.ReserveInput{
-		RefundID: r.in.RefundID, Attempt: attempt, Amount: *r.state.Amount,
-	}).Get(ctx, &att)
-	if err != nil {
-		r.paymentFailed(ctx, "reserve_refused", err)
-		return false
-	}
-	r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "payment_requested",
-		detail: map[string]any{"idempotency_key": att.IdempotencyKey, "amount": att.Amount, "payment_intent": att.PaymentIntent}})
-
 	var sr payments.Refund
-	if err := workflow.ExecuteActivity(r.paymentsCtx(ctx), r.acts.CreateStripeRefund, att).Get(ctx, &sr); err != nil {
-		r.settle(ctx, activities.SettleInput{RefundID: r.in.RefundID, Attempt: attempt, Status: "failed", FailureReason: failureCode(err)})
-		r.paymentFailed(ctx, failureCode(err), err)
-		return false
+	for n := 1; ; n++ {
+		err := workflow.ExecuteActivity(dbCtx(ctx), r.acts.ReservePayment, activities.ReserveInput{
+			RefundID: r.in.RefundID, Attempt: n, Amount: *r.state.Amount,
+		}).Get(ctx, &att)
+		if err != nil {
+			r.paymentFailed(ctx, "reserve_refused", err)
+			return false
+		}
+		r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "payment_requested",
+			detail: map[string]any{"idempotency_key": att.IdempotencyKey, "amount": att.Amount, "payment_intent": att.PaymentIntent}})
+
+		err = workflow.ExecuteActivity(r.paymentsCtx(ctx), r.acts.CreateStripeRefund, att).Get(ctx, &sr)
+		if err == nil {
+			break
+		}
+		r.settle(ctx, activities.SettleInput{RefundID: r.in.RefundID, Attempt: n, Status: "failed", FailureReason: failureCode(err)})
+		if !r.retryWithNewKey(ctx, n, err) {
+			r.paymentFailed(ctx, failureCode(err), err)
+			return false
+		}
 	}
+	attempt := att.Attempt
 	r.state.ProviderRefundID, r.state.PaymentStatus = sr.ID, sr.Status
 	if !sr.Terminal() {
 		r.settle(ctx, activities.SettleInput{RefundID: r.in.RefundID, Attempt: attempt, Status: sr.Status, ProviderRefundID: sr.ID})
@@ -72,6 +80,36 @@ func (r *refundCase) refundThroughStripe(ctx workflow.Context) bool {
 	}
 	r.step(ctx, stepSpec{actor: refundflow.Actor{Kind: "stripe"}, event: "refunded", detail: detail})
 	return true
+}
+
+// newKeyChange versions the new attempt a spent idempotency key leads to:
+// before it, such a case retried the spent key until Stripe forgot it.
+const newKeyChange = "stripe-key-spent-new-attempt"
+
+// maxStripeAttempts bounds the attempts of a case whose keys Stripe keeps
+// spending (5xx before anything was made): about half a day of waiting
+// between them, then finance takes the case over.
+const maxStripeAttempts = 20
+
+// retryWithNewKey decides what follows a failed Stripe create. Only a
+// spent key (Stripe saved a 5xx under it and no refund of the case
+// exists) calls for another attempt: its key was written with it before
+// the call, so nothing is ever sent without one on record. The attempt
+// that failed was settled (its hold released) already; the next one waits
+// a backoff first, so a Stripe incident is not hammered. It reports
+// whether to make the next attempt.
+func (r *refundCase) retryWithNewKey(ctx workflow.Context, n int, err error) bool {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrStripeKeySpent || n >= maxStripeAttempts {
+		return false
+	}
+	if workflow.GetVersion(ctx, newKeyChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return false
+	}
+	wait := min(10*time.Second<<min(n-1, 10), time.Hour)
+	r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "payment_retried",
+		detail: map[string]any{"attempt": n, "code": activities.ErrStripeKeySpent, "next_attempt": n + 1, "retry_in": wait.String()}})
+	return workflow.Sleep(ctx, wait) == nil
 }
 
 // settlement is where an attempt ended, with what the ledger needs from

@@ -124,6 +124,46 @@ func TestStripe5xxAfterCommitIsAdoptedNotRepeated(t *testing.T) {
 	ledgerMatchesStripe(t, w)
 }
 
+// Stripe answers 500 before it made anything, and saves that answer
+// under the attempt's key: every retry with the key gets the same 500.
+// The case settles that attempt, waits, and makes a new one with a new key
+// (written before the call like the first), and is refunded once.
+func TestStripe5xxSavedUnderTheKeyLeadsToANewAttemptWithANewKey(t *testing.T) {
+	w := casetest.New(t)
+	c, o := coolingOffCase(t, w, "m5")
+	must(t, w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorBeforeCommit, Status: 500}))
+
+	if res := c.run(false); res.Status != refundflow.StatusRefunded {
+		t.Fatalf("result %+v", res)
+	}
+
+	refunds := w.StripeRefundsFor(o.PaymentIntent)
+	if len(refunds) != 1 || refunds[0].IdempotencyKey != postgres.IdempotencyKey(c.id, 2) || w.Refund(c.id).ProviderRefundID != refunds[0].ID {
+		t.Fatalf("stripe refunds %+v, case %s", refunds, w.Refund(c.id).ProviderRefundID)
+	}
+	wantEvents(t, w.Events(c.id), "payment_requested", "payment_retried", "payment_requested", "refunded")
+	var statuses []string
+	rows, err := w.DB.Pool.Query(t.Context(), "SELECT status FROM payment_attempts WHERE refund_id = $1 ORDER BY attempt", c.id)
+	must(t, err)
+	for rows.Next() {
+		var s string
+		must(t, rows.Scan(&s))
+		statuses = append(statuses, s)
+	}
+	if !slices.Equal(statuses, []string{"failed", "succeeded"}) {
+		t.Fatalf("attempts %v", statuses)
+	}
+	// Finance sees no failed refund: the case went on.
+	report, err := w.DB.Queries().AttemptReport(t.Context(), sqlgen.AttemptReportParams{Tz: "UTC", FromAt: time.Now().Add(-day), ToAt: time.Now().Add(day)})
+	if err != nil || len(report) != 0 {
+		t.Fatalf("attempts reported %+v: %v", report, err)
+	}
+	if got := w.OrderNow("m5"); got.RefundedAmount != 19900 {
+		t.Fatalf("order refunded %d", got.RefundedAmount)
+	}
+	ledgerMatchesStripe(t, w)
+}
+
 // Stripe forgets an idempotency key after 24 hours: a retry that came
 // later would make a second refund with the same key. The retry adopts
 // the refund the lost answer was about instead.

@@ -189,14 +189,17 @@ ORDER BY 1, currency;
 
 -- name: AttemptReport :many
 -- Money still on its way (per day reserved) and refunds that failed before
--- they were booked (per day failed).
-SELECT to_char(CASE WHEN status IN ('failed', 'canceled') THEN updated_at ELSE created_at END AT TIME ZONE sqlc.arg(tz)::text,
+-- they were booked (per day failed). An attempt that failed and was
+-- followed by another (its idempotency key was spent) is not a failed
+-- refund: the case went on.
+SELECT to_char(CASE WHEN a.status IN ('failed', 'canceled') THEN a.updated_at ELSE a.created_at END AT TIME ZONE sqlc.arg(tz)::text,
                'YYYY-MM-DD')::text AS day,
-       currency,
-       (CASE WHEN status IN ('failed', 'canceled') THEN 'failed' ELSE 'pending' END)::text AS state,
-       count(*)::bigint AS attempts, COALESCE(sum(amount), 0)::bigint AS amount
-FROM payment_attempts
-WHERE ((status IN ('reserved', 'pending', 'requires_action') AND created_at >= @from_at AND created_at < @to_at)
-    OR (status IN ('failed', 'canceled') AND reversed_at IS NULL AND updated_at >= @from_at AND updated_at < @to_at))
-GROUP BY 1, currency, 3
-ORDER BY 1, currency, 3;
+       a.currency,
+       (CASE WHEN a.status IN ('failed', 'canceled') THEN 'failed' ELSE 'pending' END)::text AS state,
+       count(*)::bigint AS attempts, COALESCE(sum(a.amount), 0)::bigint AS amount
+FROM payment_attempts a
+WHERE ((a.status IN ('reserved', 'pending', 'requires_action') AND a.created_at >= @from_at AND a.created_at < @to_at)
+    OR (a.status IN ('failed', 'canceled') AND a.reversed_at IS NULL AND a.updated_at >= @from_at AND a.updated_at < @to_at
+        AND NOT EXISTS (SELECT 1 FROM payment_attempts later WHERE later.refund_id = a.refund_id AND later.attempt > a.attempt)))
+GROUP BY 1, a.currency, 3
+ORDER BY 1, a.currency, 3;
