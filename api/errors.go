@@ -3,9 +3,12 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/refundflow/refundflow"
@@ -61,6 +64,9 @@ func (s *Server) fail(c *gin.Context, err error) {
 		if unavailable(err) {
 			s.Logger.Warn("a dependency is unavailable", "method", c.Request.Method, "route", c.FullPath(), "error", err)
 			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "temporal_unavailable", "the workflow service is unavailable; retry shortly")
+		} else if databaseUnavailable(err) {
+			s.Logger.Warn("a dependency is unavailable", "method", c.Request.Method, "route", c.FullPath(), "error", err)
+			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "database_unavailable", "the database is unavailable; retry shortly")
 		} else if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "timeout", "the request timed out; it is safe to retry")
 		} else {
@@ -82,4 +88,21 @@ func unavailable(err error) bool {
 	var d *serviceerror.DeadlineExceeded
 	var r *serviceerror.ResourceExhausted
 	return errors.As(err, &u) || errors.As(err, &d) || errors.As(err, &r)
+}
+
+// databaseUnavailable reports whether PostgreSQL could not be reached or
+// dropped the connection (restarting, shutting down, a crash): the request
+// was fine, the caller may retry.
+func databaseUnavailable(err error) bool {
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// 08: connection exception; 57P: the server is shutting down,
+		// crashed, or cannot take connections yet.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF)
 }
