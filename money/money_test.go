@@ -28,6 +28,10 @@ func TestFormatUsesTheCurrencyMinorUnits(t *testing.T) {
 		{-250, "EUR", "-2.50 EUR"},
 		{1500, "JPY", "1500 JPY"},
 		{1234, "KWD", "1.234 KWD"},
+		{0, "CNY", "0.00 CNY"},
+		{-5, "USD", "-0.05 USD"},
+		{math.MinInt64, "CNY", "-92233720368547758.08 CNY"},
+		{math.MaxInt64, "JPY", "9223372036854775807 JPY"},
 	}
 	for _, c := range cases {
 		if got := Format(c.amount, c.cur); got != c.want {
