@@ -1,0 +1,323 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/refundflow/refundflow/payments"
+	"github.com/refundflow/refundflow/stripefake"
+)
+
+// Violation is something that must never happen and did.
+type Violation struct {
+	Check  string // what was checked: terminal, outcome, stripe, order, ledger, access, webhooks
+	Case   string // the case id, when it is about a case
+	Order  string
+	Detail string
+}
+
+func (v Violation) String() string {
+	var b strings.Builder
+	b.WriteString(v.Check)
+	if v.Case != "" {
+		b.WriteString(" case=" + v.Case)
+	}
+	if v.Order != "" {
+		b.WriteString(" order=" + v.Order)
+	}
+	return b.String() + ": " + v.Detail
+}
+
+// terminal statuses: the case will not change by itself any more (a
+// rejected case only if the learner appeals).
+var terminal = map[string]bool{"refunded": true, "retained": true, "rejected": true, "withdrawn": true, "failed": true}
+
+// evidence is everything the checks compare.
+type evidence struct {
+	cases    []caseRun
+	stripe   stripefake.Snapshot
+	orders   map[string]orderRow
+	ledger   ledgerFigures
+	events   eventFigures
+	revoked  map[string]int // distinct revoke_access webhooks per case
+	forged   int            // platform deliveries that did not verify
+	casePays map[string]string
+}
+
+type orderRow struct {
+	amount, refunded, inFlight int64
+	currency, pi               string
+}
+
+type ledgerFigures struct {
+	// debits and credits per currency, over every posting.
+	debits, credits map[string]int64
+	// net per order and account: debit − credit.
+	net       map[string]map[string]int64
+	unsettled []unsettled
+}
+
+// unsettled is a payment attempt that never reached succeeded, failed or
+// canceled: money held in flight.
+type unsettled struct {
+	refundID string
+	attempt  int
+	status   string
+}
+
+type eventFigures struct {
+	recorded, unprocessed int
+	// outcomes counts what routing did with the events (signalled, stale,
+	// case_closed...), and retries the cases' new attempts after a spent
+	// idempotency key: how the product coped, for the findings.
+	outcomes map[string]int
+	retries  int
+}
+
+// gather reads the database's side. The stack is calm by now: every case
+// has ended or the wait for it has.
+func gather(ctx context.Context, dbURL string) (map[string]orderRow, ledgerFigures, eventFigures, error) {
+	orders := map[string]orderRow{}
+	lf := ledgerFigures{debits: map[string]int64{}, credits: map[string]int64{}, net: map[string]map[string]int64{}}
+	var ef eventFigures
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return nil, lf, ef, err
+	}
+	defer conn.Close(ctx)
+
+	rows, err := conn.Query(ctx, `SELECT id, amount, currency, refunded_amount, in_flight_amount, payment_intent FROM orders`)
+	if err != nil {
+		return nil, lf, ef, err
+	}
+	for rows.Next() {
+		var id string
+		var o orderRow
+		if err := rows.Scan(&id, &o.amount, &o.currency, &o.refunded, &o.inFlight, &o.pi); err != nil {
+			return nil, lf, ef, err
+		}
+		orders[id] = o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, lf, ef, err
+	}
+
+	rows, err = conn.Query(ctx, `
+		SELECT t.order_id, t.currency, p.account, sum(p.debit), sum(p.credit)
+		FROM ledger_postings p JOIN ledger_transactions t ON t.id = p.transaction_id
+		GROUP BY t.order_id, t.currency, p.account`)
+	if err != nil {
+		return nil, lf, ef, err
+	}
+	for rows.Next() {
+		var order, currency, account string
+		var dr, cr int64
+		if err := rows.Scan(&order, &currency, &account, &dr, &cr); err != nil {
+			return nil, lf, ef, err
+		}
+		lf.debits[currency] += dr
+		lf.credits[currency] += cr
+		if lf.net[order] == nil {
+			lf.net[order] = map[string]int64{}
+		}
+		lf.net[order][account] += dr - cr
+	}
+	if err := rows.Err(); err != nil {
+		return nil, lf, ef, err
+	}
+
+	rows, err = conn.Query(ctx, `SELECT refund_id, attempt, status FROM payment_attempts WHERE status NOT IN ('succeeded', 'failed', 'canceled') ORDER BY refund_id`)
+	if err != nil {
+		return nil, lf, ef, err
+	}
+	for rows.Next() {
+		var u unsettled
+		if err := rows.Scan(&u.refundID, &u.attempt, &u.status); err != nil {
+			return nil, lf, ef, err
+		}
+		lf.unsettled = append(lf.unsettled, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, lf, ef, err
+	}
+
+	if err := conn.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE processed_at IS NULL) FROM stripe_events`).Scan(&ef.recorded, &ef.unprocessed); err != nil {
+		return nil, lf, ef, err
+	}
+	ef.outcomes = map[string]int{}
+	rows, err = conn.Query(ctx, `SELECT outcome, count(*) FROM stripe_events GROUP BY outcome`)
+	if err != nil {
+		return nil, lf, ef, err
+	}
+	for rows.Next() {
+		var outcome string
+		var n int
+		if err := rows.Scan(&outcome, &n); err != nil {
+			return nil, lf, ef, err
+		}
+		ef.outcomes[outcome] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, lf, ef, err
+	}
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM refund_timeline WHERE event = 'payment_retried'`).Scan(&ef.retries)
+	return orders, lf, ef, err
+}
+
+// check compares everything and lists what must not be.
+func check(ev evidence) []Violation {
+	var out []Violation
+	add := func(check, caseID, order, format string, args ...any) {
+		out = append(out, Violation{Check: check, Case: caseID, Order: order, Detail: fmt.Sprintf(format, args...)})
+	}
+
+	byCase := map[string][]stripefake.RefundRecord{}
+	known := map[string]bool{}
+	for _, c := range ev.cases {
+		if c.id != "" {
+			known[c.id] = true
+		}
+	}
+	for _, r := range ev.stripe.Refunds {
+		id := r.Metadata[payments.MetaRefundID]
+		if !known[id] {
+			add("stripe", id, "", "Stripe refund %s (%d %s, %s) names no case of the run", r.ID, r.Amount, r.Currency, r.Status)
+			continue
+		}
+		byCase[id] = append(byCase[id], r)
+	}
+
+	for _, c := range ev.cases {
+		if c.id == "" {
+			add("terminal", "", c.orderID, "the case was never submitted: %s", c.submitErr)
+			continue
+		}
+		switch {
+		case !terminal[c.status]:
+			add("terminal", c.id, c.orderID, "path %s: still %s", c.path.name, c.status)
+		case c.status != c.path.final:
+			add("outcome", c.id, c.orderID, "path %s: ended %s, not %s", c.path.name, c.status, c.path.final)
+		}
+		checkCaseRefunds(c, byCase[c.id], ev.casePays[c.id], add)
+		// Access goes once the money moved, and only then. A refund that
+		// failed at the bank right after it succeeded may have been
+		// reported before the platform heard of the success: then access
+		// was never revoked, which is right too.
+		n := ev.revoked[c.id]
+		want := 0
+		if c.path.final == "refunded" {
+			want = 1
+		}
+		if n != want && !(c.path.name == "failed_after_success" && n == 1) {
+			add("access", c.id, c.orderID, "path %s, %s: the platform was told %d times to revoke access", c.path.name, c.status, n)
+		}
+	}
+	if ev.forged > 0 {
+		add("access", "", "", "%d platform webhooks did not verify", ev.forged)
+	}
+	checkMoney(ev, add)
+	if ev.events.recorded != ev.stripe.Webhooks.Events {
+		add("webhooks", "", "", "%d Stripe events recorded once each, for %d sent", ev.events.recorded, ev.stripe.Webhooks.Events)
+	}
+	if ev.events.unprocessed > 0 {
+		add("webhooks", "", "", "%d Stripe events recorded but never routed", ev.events.unprocessed)
+	}
+	return out
+}
+
+// checkCaseRefunds: one succeeded Stripe refund of the right amount per
+// refunded case, and it is the one the case names; none for the others
+// (a failed case may have a failed one).
+func checkCaseRefunds(c caseRun, refunds []stripefake.RefundRecord, named string, add func(string, string, string, string, ...any)) {
+	succeeded := 0
+	var ids []string
+	for _, r := range refunds {
+		ids = append(ids, fmt.Sprintf("%s %s %d", r.ID, r.Status, r.Amount))
+		if r.Status == "succeeded" {
+			succeeded++
+		}
+	}
+	switch {
+	case c.path.final == "refunded":
+		if len(refunds) != 1 || succeeded != 1 {
+			add("stripe", c.id, c.orderID, "refunded case has Stripe refunds %v; want exactly one, succeeded", ids)
+			return
+		}
+		if want := c.expectedRefund(); refunds[0].Amount != want {
+			add("stripe", c.id, c.orderID, "Stripe refunded %d; the path refunds %d", refunds[0].Amount, want)
+		}
+		if named != refunds[0].ID {
+			add("stripe", c.id, c.orderID, "the case names Stripe refund %q, Stripe holds %s", named, refunds[0].ID)
+		}
+	case c.path.final == "failed":
+		if succeeded > 0 {
+			add("stripe", c.id, c.orderID, "failed case has a succeeded Stripe refund: %v", ids)
+		}
+		if len(refunds) > 1 {
+			add("stripe", c.id, c.orderID, "failed case has %d Stripe refunds: %v", len(refunds), ids)
+		}
+	default:
+		if len(refunds) > 0 {
+			add("stripe", c.id, c.orderID, "%s case has Stripe refunds %v", c.path.final, ids)
+		}
+	}
+}
+
+// checkMoney: refunded ≤ paid and nothing in flight on every order, equal
+// to Stripe's record; the ledger balanced per currency and equal to
+// Stripe per order and per currency.
+func checkMoney(ev evidence, add func(string, string, string, string, ...any)) {
+	ids := make([]string, 0, len(ev.orders))
+	for id := range ev.orders {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	stripeByCurrency := map[string]int64{}
+	ledgerByCurrency := map[string]int64{}
+	for _, id := range ids {
+		o := ev.orders[id]
+		pay, ok := ev.stripe.Payments[o.pi]
+		if !ok {
+			add("order", "", id, "payment %s unknown to Stripe", o.pi)
+			continue
+		}
+		stripeByCurrency[o.currency] += pay.Succeeded
+		net := ev.ledger.net[id]
+		ledgerByCurrency[o.currency] += net["refunds"]
+		switch {
+		case o.refunded > o.amount || pay.Succeeded > pay.Amount:
+			add("order", "", id, "refunded %d (Stripe %d) of %d paid", o.refunded, pay.Succeeded, o.amount)
+		case o.refunded != pay.Succeeded:
+			add("order", "", id, "refundflow says %d refunded, Stripe %d", o.refunded, pay.Succeeded)
+		}
+		if o.inFlight != 0 {
+			add("order", "", id, "%d still in flight", o.inFlight)
+		}
+		if net["refunds"] != pay.Succeeded {
+			add("ledger", "", id, "ledger refunds %d, Stripe succeeded %d", net["refunds"], pay.Succeeded)
+		}
+		if -net["creator_payable"] != pay.TransferReversed {
+			add("ledger", "", id, "ledger clawback %d, Stripe transfer reversals %d", -net["creator_payable"], pay.TransferReversed)
+		}
+		if net["application_fees"] != pay.ApplicationFeeRefunded {
+			add("ledger", "", id, "ledger application fees returned %d, Stripe %d", net["application_fees"], pay.ApplicationFeeRefunded)
+		}
+	}
+	for cur, dr := range ev.ledger.debits {
+		if cr := ev.ledger.credits[cur]; dr != cr {
+			add("ledger", "", "", "%s: debits %d ≠ credits %d", cur, dr, cr)
+		}
+	}
+	for cur, s := range stripeByCurrency {
+		if l := ledgerByCurrency[cur]; l != s {
+			add("ledger", "", "", "%s: ledger refunds %d, Stripe succeeded refunds %d", cur, l, s)
+		}
+	}
+	for _, u := range ev.ledger.unsettled {
+		add("order", u.refundID, "", "payment attempt %d never settled: %s", u.attempt, u.status)
+	}
+}

@@ -1,0 +1,87 @@
+package chaos
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Config sizes a run. Every loop of the run is bounded by these counts
+// and durations.
+type Config struct {
+	// Cases is how many refund cases are submitted.
+	Cases int
+	// Seed makes the cases, their paths and the mayhem's schedule
+	// reproducible (the timing of processes is not).
+	Seed uint64
+	// Workers is how many `refundflow worker` processes run at once.
+	Workers int
+	// Kills is how many times a worker is killed with SIGKILL (every
+	// other time all workers, while Stripe holds a committed refund's
+	// answer) and started again.
+	Kills int
+	// PostgresRestarts is how many times PostgreSQL is restarted with
+	// pg_ctl restart -m immediate (a crash: no checkpoint, recovery).
+	PostgresRestarts int
+	// StripeFaults is how many faults are injected into the fake Stripe
+	// (5xx before and after commit, 429 bursts, a squeezed rate limit,
+	// answers held past the client's timeout, dropped connections).
+	StripeFaults int
+	// WebhookReplays is how many rounds of past Stripe events are sent
+	// again (each round a handful), besides the fake's duplicate and
+	// out-of-order modes.
+	WebhookReplays int
+	// SubmitOver spreads the submissions; the mayhem happens while they go
+	// on and shortly after.
+	SubmitOver time.Duration
+	// SettleTimeout bounds the wait for every case to reach a terminal
+	// state once the mayhem is over.
+	SettleTimeout time.Duration
+	// SlowStripe is how long a held Stripe answer is held: beyond the
+	// payments client's 30 s timeout.
+	SlowStripe time.Duration
+
+	// RepoDir is the module's root, where the binaries are built from
+	// (found from the working directory when empty).
+	RepoDir string
+	// BinDir holds prebuilt refundflow, stripefake and refundflow-temporal
+	// binaries; empty means build them into the work directory.
+	BinDir string
+	// WorkDir receives the processes' logs, PostgreSQL's and Temporal's
+	// data and the findings; empty means a new temporary directory.
+	WorkDir string
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// Full is make chaos: hundreds of cases, bounded well within 15 minutes
+// on a 2-core machine.
+func Full() Config {
+	return Config{
+		Cases: 300, Seed: 1, Workers: 2, Kills: 8, PostgresRestarts: 3, StripeFaults: 40, WebhookReplays: 10,
+		SubmitOver: 4 * time.Minute, SettleTimeout: 6 * time.Minute, SlowStripe: 35 * time.Second,
+	}
+}
+
+// Short is the version make test runs: a few dozen cases, every path, every
+// kind of mayhem at least once.
+func Short() Config {
+	return Config{
+		Cases: 40, Seed: 7, Workers: 2, Kills: 2, PostgresRestarts: 1, StripeFaults: 12, WebhookReplays: 3,
+		SubmitOver: 60 * time.Second, SettleTimeout: 5 * time.Minute, SlowStripe: 35 * time.Second,
+	}
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Cases < 1:
+		return fmt.Errorf("chaos: Cases must be at least 1")
+	case c.Workers < 1:
+		return fmt.Errorf("chaos: Workers must be at least 1")
+	case c.Kills < 0 || c.PostgresRestarts < 0 || c.StripeFaults < 0 || c.WebhookReplays < 0:
+		return fmt.Errorf("chaos: counts must not be negative")
+	case c.SubmitOver < 10*time.Second || c.SettleTimeout <= 0 || c.SlowStripe <= 0:
+		return fmt.Errorf("chaos: SubmitOver must be at least 10s, SettleTimeout and SlowStripe positive")
+	}
+	return nil
+}
