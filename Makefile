@@ -3,7 +3,7 @@ GO    ?= go
 TOOLS := -modfile=tools/go.mod
 export GOTOOLCHAIN := local
 
-.PHONY: dev test fuzz build generate vet chaos
+.PHONY: dev test fuzz build generate vet bench chaos
 
 ## dev: the whole product on embedded defaults (PostgreSQL, Temporal + UI, stripe-mock), in the foreground
 dev: bin/stripe-mock
@@ -35,6 +35,14 @@ build:
 ## generate: regenerate typed queries from postgres/queries/*.sql
 generate:
 	$(GO) tool $(TOOLS) sqlc generate
+
+## bench: performance against SPEC 7's bars (about half an hour on 2 cores); prints a table, writes bench/results.json
+bench: bin/vegeta build
+	$(GO) build -o bin/refundflow-bench ./cmd/refundflow-bench
+	bin/refundflow-bench -refundflow bin/refundflow -vegeta bin/vegeta -out bench/results.json $(BENCHFLAGS)
+
+bin/vegeta: tools/go.mod tools/go.sum
+	$(GO) build $(TOOLS) -o $@ github.com/tsenart/vegeta/v12
 
 ## chaos: SPEC 7's reliability bar — hundreds of refunds as separate processes while workers are killed, PostgreSQL
 ## crashes and Stripe misbehaves (under 15 minutes); one summary line, exit 1 on any violation, findings in the work dir

@@ -43,6 +43,9 @@ type TemporalOptions struct {
 	// SQLiteConns is the connection pool size (WAL allows readers beside the
 	// one writer); 0 means 1.
 	SQLiteConns int
+	// Postgres, when set, keeps the server's data in PostgreSQL instead of
+	// SQLite (DBFile and SQLiteConns are then unused).
+	Postgres *TemporalPostgres
 }
 
 // Temporal is a running embedded Temporal server (frontend, history,
@@ -81,7 +84,7 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Temporal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("temporal address %q: %w", o.Address, err)
 	}
-	sqlCfg, err := sqliteConfig(o)
+	st, err := openStore(o)
 	if err != nil {
 		return nil, err
 	}
@@ -89,11 +92,13 @@ func StartTemporal(ctx context.Context, o TemporalOptions) (*Temporal, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
+	// CreateNamespaces writes through the generic SQL persistence layer, so
+	// it serves PostgreSQL as well as SQLite.
+	if err := sqliteschema.CreateNamespaces(st.main, ns); err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", o.Namespace, err)
 	}
 
-	cfg, err := serverConfig(o, host, sqlCfg)
+	cfg, err := serverConfig(o, host, st)
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +171,20 @@ func (t *Temporal) startUI(o TemporalOptions) error {
 	return nil
 }
 
+// store is where the server keeps its data: one SQLite database for
+// everything, or PostgreSQL databases for persistence and visibility.
+type store struct {
+	main, visibility *config.SQL
+}
+
+func openStore(o TemporalOptions) (store, error) {
+	if o.Postgres != nil {
+		return postgresStore(*o.Postgres)
+	}
+	c, err := sqliteConfig(o)
+	return store{main: c}, err
+}
+
 func sqliteConfig(o TemporalOptions) (*config.SQL, error) {
 	c := &config.SQL{PluginName: sqliteplugin.PluginName, MaxConns: max(o.SQLiteConns, 1), MaxIdleConns: max(o.SQLiteConns, 1)}
 	if o.DBFile == "" {
@@ -188,7 +207,7 @@ func sqliteConfig(o TemporalOptions) (*config.SQL, error) {
 	return c, nil
 }
 
-func serverConfig(o TemporalOptions, host string, sqlCfg *config.SQL) (*config.Config, error) {
+func serverConfig(o TemporalOptions, host string, st store) (*config.Config, error) {
 	_, frontendPort, _ := net.SplitHostPort(o.Address)
 	fp, _ := strconv.Atoi(frontendPort)
 	service := func(grpcPort int) (config.Service, error) {
@@ -207,10 +226,16 @@ func serverConfig(o TemporalOptions, host string, sqlCfg *config.SQL) (*config.C
 	cfg := &config.Config{}
 	cfg.Global.Membership.MaxJoinDuration = 30 * time.Second
 	cfg.Global.Membership.BroadcastAddress = host
-	cfg.Persistence.DefaultStore = "sqlite"
-	cfg.Persistence.VisibilityStore = "sqlite"
 	cfg.Persistence.NumHistoryShards = 1
-	cfg.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlCfg}}
+	if st.visibility == nil {
+		cfg.Persistence.DefaultStore = "sqlite"
+		cfg.Persistence.VisibilityStore = "sqlite"
+		cfg.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: st.main}}
+	} else {
+		cfg.Persistence.DefaultStore = "postgres"
+		cfg.Persistence.VisibilityStore = "postgres-visibility"
+		cfg.Persistence.DataStores = map[string]config.DataStore{"postgres": {SQL: st.main}, "postgres-visibility": {SQL: st.visibility}}
+	}
 	cfg.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
 		MasterClusterName:        "active",

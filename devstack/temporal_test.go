@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow/pgcluster"
+	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -86,3 +87,52 @@ func TestEmbeddedTemporalRunsWorkflowsAndKnowsTheSearchAttributes(t *testing.T) 
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestEmbeddedTemporalOnPostgresSetsUpItsSchemaOnceAndRunsWorkflows(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cluster, dir, err := pgtest.StartCluster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	defer cluster.Stop(context.Background(), "immediate")
+
+	// The second start finds the schema and the namespace in place.
+	for run := range 2 {
+		srv, err := StartTemporal(ctx, TemporalOptions{
+			Postgres: &TemporalPostgres{Addr: cluster.Addr(), User: "postgres"}, Logger: quietLogger(),
+		})
+		if err != nil {
+			t.Fatalf("start %d: %v", run+1, err)
+		}
+		c, err := client.DialContext(ctx, client.Options{HostPort: srv.Address, Namespace: "default"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sa, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: "default"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sa.GetCustomAttributes()["RefundStatus"]; got != enumspb.INDEXED_VALUE_TYPE_KEYWORD {
+			t.Errorf("start %d: RefundStatus is %v, want a keyword", run+1, got)
+		}
+		queue := "devstack-pg-" + itoa(run)
+		w := worker.New(c, queue, worker.Options{})
+		w.RegisterWorkflow(echo)
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var out string
+		wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: queue}, echo, "pg")
+		if err == nil {
+			err = wr.Get(ctx, &out)
+		}
+		w.Stop()
+		c.Close()
+		srv.Stop()
+		if err != nil || out != "echo pg" {
+			t.Fatalf("start %d: workflow result %q, %v", run+1, out, err)
+		}
+	}
+}

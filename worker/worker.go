@@ -49,7 +49,7 @@ func Run(ctx context.Context, c client.Client, a *activities.Activities, o Optio
 
 // New builds the workers without starting them.
 func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
-	refunds := worker.New(c, workflows.RefundsTaskQueue, worker.Options{})
+	refunds := worker.New(c, workflows.RefundsTaskQueue, QueueOptions(workflows.RefundsTaskQueue, o))
 	// The refund case, and the reversal of a refund that failed after it
 	// succeeded (SPEC 4.5, 4.6).
 	register(refunds, []any{workflows.Refund, workflows.RefundFailedAfterSuccess},
@@ -63,17 +63,27 @@ func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 		a.OpenOutageCases, a.RemediationPageStarted, a.RemediationProgress, a.CompleteRemediation, a.MakeExtensionOffer,
 		a.DueRenewals, a.MonitorCourses, a.LinkCourseReview)
 
-	// Only Stripe calls run here: the server holds them to the rate.
-	payments := worker.New(c, workflows.PaymentsTaskQueue, worker.Options{
-		TaskQueueActivitiesPerSecond: o.StripeRatePerSecond,
-		DisableWorkflowWorker:        true,
-	})
+	payments := worker.New(c, workflows.PaymentsTaskQueue, QueueOptions(workflows.PaymentsTaskQueue, o))
 	register(payments, nil, a.CreateStripeRefund, a.GetStripeRefund, a.ReconcileStripePage, a.ReconcileLedgerSide)
 
-	notifications := worker.New(c, workflows.NotificationsTaskQueue, worker.Options{DisableWorkflowWorker: true})
+	notifications := worker.New(c, workflows.NotificationsTaskQueue, QueueOptions(workflows.NotificationsTaskQueue, o))
 	register(notifications, nil, a.NotifyLearner, a.SendWebhook, a.NotifyStaff, a.SendRenewalReminder,
 		a.NotifyTicketLearner, a.NotifyTicketStaff, a.SendTicketWebhook)
 	return []worker.Worker{refunds, payments, notifications}
+}
+
+// QueueOptions are the SDK options of the worker of a task queue (the
+// benchmark's engine baseline runs its no-op workflow with the same ones).
+func QueueOptions(queue string, o Options) worker.Options {
+	switch queue {
+	case workflows.RefundsTaskQueue:
+		return worker.Options{}
+	case workflows.PaymentsTaskQueue:
+		// Only Stripe calls run here: the server holds them to the rate.
+		return worker.Options{TaskQueueActivitiesPerSecond: o.StripeRatePerSecond, DisableWorkflowWorker: true}
+	default:
+		return worker.Options{DisableWorkflowWorker: true}
+	}
 }
 
 func register(w worker.Worker, workflowFuncs []any, activityFuncs ...any) {
