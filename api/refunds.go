@@ -430,8 +430,10 @@ func (s *Server) updateError(rc *postgres.RefundCase, err error) error {
 }
 
 // learnerActor is the learner, acting through the platform's key.
-func learnerActor(c *gin.Context) refundflow.Actor {
-	k := caller(c)
+func learnerActor(c *gin.Context) refundflow.Actor { return learnerVia(caller(c)) }
+
+// learnerVia is the learner acting through the platform's key k.
+func learnerVia(k *refundflow.APIKey) refundflow.Actor {
 	return refundflow.Actor{Kind: "learner", ID: k.ID, Name: "via " + k.Name}
 }
 

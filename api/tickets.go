@@ -324,11 +324,6 @@ func (s *Server) SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id
 	return s.commandTicket(ctx, id, workflows.TicketStatusUpdate, workflows.TicketStatusRequest{Status: status, By: refundflow.ActorFor(key)})
 }
 
-// learnerVia is the learner, writing through the platform's key.
-func learnerVia(k *refundflow.APIKey) refundflow.Actor {
-	return refundflow.Actor{Kind: "learner", ID: k.ID, Name: "via " + k.Name}
-}
-
 // commandTicket sends an update to the ticket's workflow and returns the
 // ticket as the read model holds it afterwards. A closed ticket's workflow
 // has ended, so the read model refuses for it.

@@ -116,7 +116,8 @@ func (b *browser) noErrors() {
 	}
 }
 
-// screenshot saves the page at desktop and phone widths.
+// screenshot saves the page at desktop and phone widths, and checks that
+// it fits each width.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	if err := os.MkdirAll(artifacts, 0o755); err != nil {
@@ -127,7 +128,14 @@ func (b *browser) screenshot(name string) {
 		tag  string
 	}{{1280, 800, "desktop"}, {390, 844, "phone"}} {
 		var png []byte
-		b.run(chromedp.EmulateViewport(size.w, size.h), chromedp.FullScreenshot(&png, 100))
+		var width int64
+		b.run(chromedp.EmulateViewport(size.w, size.h), chromedp.FullScreenshot(&png, 100),
+			chromedp.Evaluate(`document.documentElement.scrollWidth`, &width))
+		// Usable at this width: wide tables scroll inside their card,
+		// the page itself never scrolls sideways.
+		if width > size.w {
+			b.t.Errorf("%s at %d px wide: the page is %d px wide", name, size.w, width)
+		}
 		if err := os.WriteFile(filepath.Join(artifacts, name+"-"+size.tag+".png"), png, 0o644); err != nil {
 			b.t.Fatal(err)
 		}
