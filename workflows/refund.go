@@ -166,12 +166,20 @@ func (r *refundCase) obtainApproval(ctx workflow.Context) bool {
 // decision on the approval SLA's clock (see slaclock.go): reminding them
 // at 80 %, escalating one level at 100 % and again at 200 %.
 func (r *refundCase) awaitApprover(ctx workflow.Context) refundflow.RefundStatus {
+	if r.state.Appealed {
+		if workflow.GetVersion(ctx, appealDecidedEarlyChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			r.state.Approvals = nil // the release before set the queue up afresh here
+		} else if r.state.Status != refundflow.StatusAwaitingApproval {
+			// An approver (or the learner, withdrawing) answered the
+			// appeal while it was being acknowledged: the decision stands.
+			return r.state.Status
+		}
+	}
 	cal := approvalCalendar()
 	clocks := []sla.Clock{sla.NewClock(sla.Approval, r.in.ApprovalSLA, approvalMarks, workflow.Now(ctx))}
 	due, _ := clocks[0].DueAt(cal)
 	r.state.Status = refundflow.StatusAwaitingApproval
 	r.state.SLADueAt = &due
-	r.state.Approvals = nil
 	r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "awaiting_approval", detail: map[string]any{"due_at": due, "level": r.state.EscalationLevel}})
 	r.tellStaff(ctx, "approver", "approval_requested")
 
@@ -202,6 +210,12 @@ func (r *refundCase) awaitApprover(ctx workflow.Context) refundflow.RefundStatus
 		}
 	}
 }
+
+// appealDecidedEarlyChange versions keeping what approvers (or the
+// learner) did about an appeal before the case was back in the approvers'
+// queue: before it, the queue was set up again over a decision or a first
+// approval, and the case waited for another one.
+const appealDecidedEarlyChange = "appeal-decided-early"
 
 // rejectAndAwaitAppeal tells the learner why the case was rejected and how
 // to appeal, then waits for the appeal until the window closes. It returns

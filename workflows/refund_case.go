@@ -229,6 +229,7 @@ func (r *refundCase) validateAppeal(_ workflow.Context, _ LearnerRequest) error 
 func (r *refundCase) appeal(ctx workflow.Context, req LearnerRequest) (UpdateResult, error) {
 	r.state.Appealed = true
 	r.appealRequest = req
+	r.state.Approvals = nil // the appeal is decided afresh
 	r.state.AppealUntil = nil
 	r.state.EscalationLevel++
 	r.state.Status = refundflow.StatusAwaitingApproval

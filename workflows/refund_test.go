@@ -638,3 +638,44 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// The approver answers the appeal at once, before the case is back in
+// the queue (the learner is still being told, the ticket opened): the
+// approval stands, and the case is refunded instead of waiting again.
+func TestAppealApprovedAtOnceIsNotAskedForAgain(t *testing.T) {
+	w := casetest.New(t)
+	recordedCourse(w)
+	o := order(w, "o-quick", "go-basics", 19900, 20*24*time.Hour)
+	c := newCase(t, w, "o-quick", policy.ReasonQualityIssue)
+	c.update(time.Hour, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: alice}, Reason: "the course matches its description"})
+	appeal := c.update(2*time.Hour, workflows.AppealUpdate, workflows.LearnerRequest{By: learn, Note: "lesson 3 is missing"})
+	approve := c.update(2*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: bob}})
+
+	res := c.run(false)
+
+	accepted(t, appeal)
+	accepted(t, approve)
+	if res.Status != refundflow.StatusRefunded || len(w.StripeRefundsFor(o.PaymentIntent)) != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	wantEvents(t, w.Events(c.id), "rejected", "appeal_window_opened", "appealed", "approved", "refunded")
+}
+
+// The learner withdraws right after appealing: the case ends withdrawn,
+// not back in the approvers' queue.
+func TestWithdrawalRightAfterAnAppealEndsTheCase(t *testing.T) {
+	w := casetest.New(t)
+	recordedCourse(w)
+	o := order(w, "o-back", "go-basics", 19900, 20*24*time.Hour)
+	c := newCase(t, w, "o-back", policy.ReasonQualityIssue)
+	c.update(time.Hour, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: alice}, Reason: "the course matches its description"})
+	c.update(2*time.Hour, workflows.AppealUpdate, workflows.LearnerRequest{By: learn})
+	withdraw := c.update(2*time.Hour, workflows.WithdrawUpdate, workflows.LearnerRequest{By: learn})
+
+	res := c.run(false)
+
+	accepted(t, withdraw)
+	if res.Status != refundflow.StatusWithdrawn || len(w.StripeRefundsFor(o.PaymentIntent)) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+}
