@@ -65,26 +65,9 @@ func (a *Activities) CompleteRemediation(ctx context.Context, in CompleteRemedia
 // mode — more days of access instead of the refund — and records it.
 // Running it again records nothing new.
 func (a *Activities) MakeExtensionOffer(ctx context.Context, in MakeOffersInput) ([]refundflow.Offer, error) {
-	c, err := a.DB.GetRefund(ctx, in.RefundID)
-	if err != nil {
-		return nil, refusal(err)
-	}
-	if len(c.Offers) > 0 {
-		return c.Offers, nil
-	}
-	order, err := a.DB.GetOrder(ctx, c.OrderID)
-	if err != nil {
-		return nil, refusal(err)
-	}
-	product, err := a.DB.GetProduct(ctx, c.ProductID)
-	if err != nil {
-		return nil, refusal(err)
-	}
-	made := []refundflow.Offer{extensionOffer(product.Type, order.Locale, in.ExpiresAt)}
-	if err := a.DB.InsertOffers(ctx, in.RefundID, made); err != nil {
-		return nil, err
-	}
-	return made, nil
+	return a.recordOffers(ctx, in.RefundID, func(_ *postgres.RefundCase, order *refundflow.Order, product *refundflow.Product) ([]refundflow.Offer, error) {
+		return []refundflow.Offer{extensionOffer(product.Type, order.Locale, in.ExpiresAt)}, nil
+	})
 }
 
 // extensionOffer says, in the learner's language, that the platform failed

@@ -43,13 +43,8 @@ func (a *Activities) ReservePayment(ctx context.Context, in ReserveInput) (*post
 func (a *Activities) CreateStripeRefund(ctx context.Context, att postgres.PaymentAttempt) (payments.Refund, error) {
 	defer heartbeat(ctx)()
 	if a.mayHaveReachedStripe(ctx, att) {
-		found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID)
-		if err != nil {
-			return payments.Refund{}, stripeError(ctx, err)
-		}
-		if found != nil {
-			a.Logger.Info("adopted an existing Stripe refund", "refund", att.RefundID, "stripe_refund", found.ID)
-			return *found, nil
+		if r, ok, err := a.adopt(ctx, att); err != nil || ok {
+			return r, err
 		}
 	}
 	// An attempt reserved before ReservedAt was recorded may have used its
@@ -86,17 +81,26 @@ const ErrStripeKeySpent = "stripe_key_spent"
 // after this activity's earlier look: it is adopted. Otherwise the key is
 // spent and nothing was made with it.
 func (a *Activities) keySpent(ctx context.Context, att postgres.PaymentAttempt, replayed error) (payments.Refund, error) {
-	found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID)
-	if err != nil {
-		return payments.Refund{}, stripeError(ctx, err)
-	}
-	if found != nil {
-		a.Logger.Info("adopted an existing Stripe refund", "refund", att.RefundID, "stripe_refund", found.ID)
-		return *found, nil
+	if r, ok, err := a.adopt(ctx, att); err != nil || ok {
+		return r, err
 	}
 	return payments.Refund{}, temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("Stripe answers key %s with a saved error and holds no refund of the case: %v", att.IdempotencyKey, replayed),
 		ErrStripeKeySpent, replayed, ErrStripeKeySpent)
+}
+
+// adopt looks for a Stripe refund the attempt's case made already (named
+// in its metadata); ok says whether there is one.
+func (a *Activities) adopt(ctx context.Context, att postgres.PaymentAttempt) (r payments.Refund, ok bool, err error) {
+	found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID)
+	if err != nil {
+		return payments.Refund{}, false, stripeError(ctx, err)
+	}
+	if found == nil {
+		return payments.Refund{}, false, nil
+	}
+	a.Logger.Info("adopted an existing Stripe refund", "refund", att.RefundID, "stripe_refund", found.ID)
+	return *found, true, nil
 }
 
 // mayHaveReachedStripe reports whether a refund for att may exist already
@@ -177,27 +181,12 @@ func rateLimitBackoff(attempt int32) time.Duration {
 
 // SettleInput records where an attempt ended, with what Stripe reported
 // about the refund for the ledger.
-type SettleInput struct {
-	RefundID         string
-	Attempt          int
-	Status           string
-	ProviderRefundID string
-	FailureReason    string
-	// From the Stripe refund (see payments.Refund).
-	ProviderCreated        time.Time
-	TransferReversal       int64
-	ApplicationFeeRefunded int64
-	ChargeFee              int64
-}
+type SettleInput = postgres.Settlement
 
 // SettlePayment moves the held amount to refunded, or releases it, and
 // books the ledger in the same transaction.
 func (a *Activities) SettlePayment(ctx context.Context, in SettleInput) (*postgres.PaymentAttempt, error) {
-	att, err := a.DB.SettlePayment(ctx, postgres.Settlement{
-		RefundID: in.RefundID, Attempt: in.Attempt, Status: in.Status, ProviderRefundID: in.ProviderRefundID,
-		FailureReason: in.FailureReason, ProviderCreated: in.ProviderCreated, TransferReversal: in.TransferReversal,
-		ApplicationFeeRefunded: in.ApplicationFeeRefunded, ChargeFee: in.ChargeFee,
-	})
+	att, err := a.DB.SettlePayment(ctx, in)
 	if err != nil {
 		return nil, refusal(err)
 	}

@@ -69,7 +69,28 @@ type MakeOffersInput struct {
 // MakeOffers chooses the offers that fit the case's reason and product and
 // records them. Running it again records nothing new.
 func (a *Activities) MakeOffers(ctx context.Context, in MakeOffersInput) ([]refundflow.Offer, error) {
-	c, err := a.DB.GetRefund(ctx, in.RefundID)
+	return a.recordOffers(ctx, in.RefundID, func(c *postgres.RefundCase, order *refundflow.Order, product *refundflow.Product) ([]refundflow.Offer, error) {
+		req := offers.Request{Reason: c.Reason, Product: *product, Locale: order.Locale, ExpiresAt: in.ExpiresAt}
+		for _, id := range product.Alternatives {
+			alt, err := a.DB.GetProduct(ctx, id)
+			if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
+				continue // the platform named a product it never sent
+			}
+			if err != nil {
+				return nil, err
+			}
+			req.Alternatives = append(req.Alternatives, *alt)
+		}
+		return offers.For(req), nil
+	})
+}
+
+// recordOffers records the offers choose makes for the case, from its
+// order and product; a case that has its offers already keeps them (the
+// activity ran before).
+func (a *Activities) recordOffers(ctx context.Context, refundID string,
+	choose func(*postgres.RefundCase, *refundflow.Order, *refundflow.Product) ([]refundflow.Offer, error)) ([]refundflow.Offer, error) {
+	c, err := a.DB.GetRefund(ctx, refundID)
 	if err != nil {
 		return nil, refusal(err)
 	}
@@ -84,19 +105,11 @@ func (a *Activities) MakeOffers(ctx context.Context, in MakeOffersInput) ([]refu
 	if err != nil {
 		return nil, refusal(err)
 	}
-	req := offers.Request{Reason: c.Reason, Product: *product, Locale: order.Locale, ExpiresAt: in.ExpiresAt}
-	for _, id := range product.Alternatives {
-		alt, err := a.DB.GetProduct(ctx, id)
-		if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
-			continue // the platform named a product it never sent
-		}
-		if err != nil {
-			return nil, err
-		}
-		req.Alternatives = append(req.Alternatives, *alt)
+	made, err := choose(c, order, product)
+	if err != nil {
+		return nil, err
 	}
-	made := offers.For(req)
-	if err := a.DB.InsertOffers(ctx, in.RefundID, made); err != nil {
+	if err := a.DB.InsertOffers(ctx, refundID, made); err != nil {
 		return nil, err
 	}
 	return made, nil

@@ -3,13 +3,11 @@ package api
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -195,26 +193,14 @@ func (s *Server) respondCase(c *gin.Context, status int, id string) {
 // listRefunds serves GET /v1/refunds with filters and a cursor.
 func (s *Server) listRefunds(c *gin.Context) {
 	f := postgres.RefundFilter{
-		Status: refundflow.RefundStatus(c.Query("status")), OrderID: c.Query("order_id"), LearnerID: c.Query("learner_id"), Limit: 50,
+		Status: refundflow.RefundStatus(c.Query("status")), OrderID: c.Query("order_id"), LearnerID: c.Query("learner_id"),
 	}
 	var pr refundflow.Problems
 	if f.Status != "" && !f.Status.Valid() {
 		pr.Add("status", "invalid_status", "must be one of evaluating, offered, awaiting_approval, refunding, refunded, retained, rejected, withdrawn, failed")
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			pr.Add("limit", "invalid_limit", "must be a whole number from 1 to 200")
-		}
-		f.Limit = n
-	}
-	if v := c.Query("cursor"); v != "" {
-		at, id, ok := parseCursor(v)
-		if !ok {
-			pr.Add("cursor", "invalid_cursor", "use the next_cursor of a previous page")
-		}
-		f.AfterAt, f.AfterID = &at, id
-	}
+	pg := parsePage(c, &pr)
+	f.Limit, f.AfterAt, f.AfterID = pg.Limit, pg.AfterAt, pg.AfterID
 	if err := pr.Err(); err != nil {
 		s.fail(c, err)
 		return
@@ -224,34 +210,12 @@ func (s *Server) listRefunds(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := gin.H{"data": make([]caseSummaryJSON, 0, len(rows)), "next_cursor": nil}
-	items := out["data"].([]caseSummaryJSON)
+	items := make([]caseSummaryJSON, 0, len(rows))
 	for _, r := range rows {
 		items = append(items, s.caseSummary(r))
 	}
-	out["data"] = items
-	if len(rows) == f.Limit {
-		last := rows[len(rows)-1]
-		out["next_cursor"] = makeCursor(last.CreatedAt, last.ID)
-	}
-	c.JSON(http.StatusOK, out)
-}
-
-func makeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func parseCursor(s string) (time.Time, string, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	if !ok || id == "" {
-		return time.Time{}, "", false
-	}
-	at, err := time.Parse(time.RFC3339Nano, ts)
-	return at, id, err == nil
+	next := nextCursor(pg, rows, func(r *postgres.RefundCase) (time.Time, string) { return r.CreatedAt, r.ID })
+	c.JSON(http.StatusOK, gin.H{"data": items, "next_cursor": next})
 }
 
 // --- commands: Temporal updates, answered honestly at once ---
@@ -370,18 +334,35 @@ func (s *Server) commandCase(ctx context.Context, id, name string, arg any, chec
 			return nil, err
 		}
 	}
-	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.RefundWorkflowID(id), UpdateName: name, Args: []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var res workflows.UpdateResult
-	if err == nil {
-		err = handle.Get(ctx, &res)
-	}
-	if err != nil {
-		return nil, s.updateError(rc, err)
+	closed := refundflow.Errorf(refundflow.ECONFLICT, "case_closed", "case %s is %s and takes no more changes", rc.ID, rc.Status)
+	if err := s.update(ctx, workflows.RefundWorkflowID(id), name, arg, closed); err != nil {
+		return nil, err
 	}
 	return s.DB.GetRefund(ctx, id)
+}
+
+// update sends a Temporal update and waits until the workflow has handled
+// it. A refusal by the update's validator or handler is returned as the
+// domain error it carries; a workflow that has ended answers closed.
+func (s *Server) update(ctx context.Context, workflowID, name string, arg any, closed error) error {
+	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = handle.Get(ctx, nil)
+	}
+	if err == nil {
+		return nil
+	}
+	if e, ok := workflows.AsRefusal(err); ok {
+		return e
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
+		return closed
+	}
+	return err
 }
 
 // ApproveRefund approves a case as the key's holder (the console uses it;
@@ -415,18 +396,6 @@ func checkRejectReason(reason string) error {
 		return refundflow.FieldError("reason", "too_long", "must be at most 2000 bytes")
 	}
 	return nil
-}
-
-// updateError turns a refused or impossible update into the API's error.
-func (s *Server) updateError(rc *postgres.RefundCase, err error) error {
-	if e, ok := workflows.AsRefusal(err); ok {
-		return e
-	}
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
-		return refundflow.Errorf(refundflow.ECONFLICT, "case_closed", "case %s is %s and takes no more changes", rc.ID, rc.Status)
-	}
-	return err
 }
 
 // learnerActor is the learner, acting through the platform's key.

@@ -62,9 +62,10 @@ type CourseFlag struct {
 
 // coursesReport serves GET /v1/reports/courses.
 func (s *Server) coursesReport(c *gin.Context) {
-	format := c.DefaultQuery("format", "json")
-	if format != "json" && format != "csv" {
-		s.fail(c, refundflow.FieldError("format", "invalid_format", "must be json or csv"))
+	var pr refundflow.Problems
+	csv := wantsCSV(c.Request.URL.Query(), &pr)
+	if err := pr.Err(); err != nil {
+		s.fail(c, err)
 		return
 	}
 	out, err := s.CoursesReport(c.Request.Context())
@@ -72,7 +73,7 @@ func (s *Server) coursesReport(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if format == "csv" {
+	if csv {
 		out.CSV().Serve(c.Writer)
 		return
 	}

@@ -47,13 +47,7 @@ func (s *Server) ParseReportWindow(q url.Values) (ReportWindow, error) {
 		pr.Add("tz", "invalid_time_zone", "must be an IANA time zone such as UTC or Asia/Shanghai")
 		loc = time.UTC
 	}
-	switch queryOr(q, "format", "json") {
-	case "json":
-	case "csv":
-		w.csv = true
-	default:
-		pr.Add("format", "invalid_format", "must be json or csv")
-	}
+	w.csv = wantsCSV(q, &pr)
 	today := s.Now().In(loc)
 	to := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
 	from := to.AddDate(0, 0, -(defaultReportDays - 1))
@@ -93,6 +87,19 @@ func (s *Server) ParseReportWindow(q url.Values) (ReportWindow, error) {
 
 // queryOr is the first value of a query parameter that is present (even
 // empty), else def.
+// wantsCSV reads a report's ?format= (json, the default, or csv).
+func wantsCSV(q url.Values, pr *refundflow.Problems) bool {
+	switch queryOr(q, "format", "json") {
+	case "json":
+		return false
+	case "csv":
+		return true
+	default:
+		pr.Add("format", "invalid_format", "must be json or csv")
+		return false
+	}
+}
+
 func queryOr(q url.Values, key, def string) string {
 	if vs := q[key]; len(vs) > 0 {
 		return vs[0]
@@ -183,12 +190,18 @@ type RefundsReport struct {
 
 // refundsReport serves GET /v1/reports/refunds.
 func (s *Server) refundsReport(c *gin.Context) {
+	serveWindowReport(s, c, s.RefundsReport, func(r *RefundsReport) gin.H { return gin.H{"days": r.Days, "totals": r.Totals} })
+}
+
+// serveWindowReport serves a report over the window the query names
+// (from, to, tz, format): its CSV, or its JSON body with the window.
+func serveWindowReport[R interface{ CSV() CSV }](s *Server, c *gin.Context, compute func(context.Context, ReportWindow) (R, error), body func(R) gin.H) {
 	w, err := s.ParseReportWindow(c.Request.URL.Query())
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	r, err := s.RefundsReport(c.Request.Context(), w)
+	r, err := compute(c.Request.Context(), w)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -197,7 +210,9 @@ func (s *Server) refundsReport(c *gin.Context) {
 		r.CSV().Serve(c.Writer)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "days": r.Days, "totals": r.Totals})
+	out := body(r)
+	out["from"], out["to"], out["tz"] = w.From, w.To, w.TZ
+	c.JSON(http.StatusOK, out)
 }
 
 // RefundsReport computes refunds per day × currency — count and sum, full
@@ -322,21 +337,7 @@ type LedgerReport struct {
 
 // ledgerReport serves GET /v1/reports/ledger.
 func (s *Server) ledgerReport(c *gin.Context) {
-	w, err := s.ParseReportWindow(c.Request.URL.Query())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	r, err := s.LedgerReport(c.Request.Context(), w)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if w.csv {
-		r.CSV().Serve(c.Writer)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "rows": r.Rows, "totals": r.Totals})
+	serveWindowReport(s, c, s.LedgerReport, func(r *LedgerReport) gin.H { return gin.H{"rows": r.Rows, "totals": r.Totals} })
 }
 
 // LedgerReport sums the journal's postings per day × currency × account
@@ -382,9 +383,10 @@ func (r *LedgerReport) CSV() CSV {
 // reconciliationReport serves GET /v1/reports/reconciliation: a run
 // (?run_id=, else the latest) with its findings.
 func (s *Server) reconciliationReport(c *gin.Context) {
-	format := c.DefaultQuery("format", "json")
-	if format != "json" && format != "csv" {
-		s.fail(c, refundflow.FieldError("format", "invalid_format", "must be json or csv"))
+	var pr refundflow.Problems
+	csv := wantsCSV(c.Request.URL.Query(), &pr)
+	if err := pr.Err(); err != nil {
+		s.fail(c, err)
 		return
 	}
 	r, err := s.ReconciliationReport(c.Request.Context(), c.Query("run_id"))
@@ -392,7 +394,7 @@ func (s *Server) reconciliationReport(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if format == "csv" {
+	if csv {
 		r.CSV().Serve(c.Writer)
 		return
 	}

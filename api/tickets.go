@@ -195,7 +195,7 @@ func (s *Server) respondTicket(c *gin.Context, status int, id string) {
 func (s *Server) listTickets(c *gin.Context) {
 	f := postgres.TicketFilter{
 		Status: refundflow.TicketStatus(c.Query("status")), Tier: sla.Tier(c.Query("tier")), SLAState: c.Query("sla_state"),
-		LearnerID: c.Query("learner_id"), OrderID: c.Query("order_id"), RefundID: c.Query("refund_id"), Limit: 50,
+		LearnerID: c.Query("learner_id"), OrderID: c.Query("order_id"), RefundID: c.Query("refund_id"),
 	}
 	var pr refundflow.Problems
 	if f.Status != "" && !f.Status.Valid() {
@@ -219,20 +219,8 @@ func (s *Server) listTickets(c *gin.Context) {
 		}
 		f.Level = n
 	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			pr.Add("limit", "invalid_limit", "must be a whole number from 1 to 200")
-		}
-		f.Limit = n
-	}
-	if v := c.Query("cursor"); v != "" {
-		at, id, ok := parseCursor(v)
-		if !ok {
-			pr.Add("cursor", "invalid_cursor", "use the next_cursor of a previous page")
-		}
-		f.AfterAt, f.AfterID = &at, id
-	}
+	pg := parsePage(c, &pr)
+	f.Limit, f.AfterAt, f.AfterID = pg.Limit, pg.AfterAt, pg.AfterID
 	if err := pr.Err(); err != nil {
 		s.fail(c, err)
 		return
@@ -246,11 +234,7 @@ func (s *Server) listTickets(c *gin.Context) {
 	for _, t := range rows {
 		items = append(items, s.ticketSummary(t))
 	}
-	var next any
-	if len(rows) == f.Limit {
-		last := rows[len(rows)-1]
-		next = makeCursor(last.CreatedAt, last.ID)
-	}
+	next := nextCursor(pg, rows, func(t *postgres.Ticket) (time.Time, string) { return t.CreatedAt, t.ID })
 	c.JSON(http.StatusOK, gin.H{"data": items, "next_cursor": next})
 }
 
@@ -339,22 +323,7 @@ func (s *Server) commandTicket(ctx context.Context, id, name string, arg any) (*
 	if t.Status == refundflow.TicketClosed {
 		return nil, closed
 	}
-	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflows.TicketWorkflowID(id), UpdateName: name, Args: []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var res workflows.TicketUpdateResult
-	if err == nil {
-		err = handle.Get(ctx, &res)
-	}
-	if err != nil {
-		if e, ok := workflows.AsRefusal(err); ok {
-			return nil, e
-		}
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
-			return nil, closed
-		}
+	if err := s.update(ctx, workflows.TicketWorkflowID(id), name, arg, closed); err != nil {
 		return nil, err
 	}
 	return s.DB.GetTicket(ctx, id)
@@ -489,21 +458,7 @@ type SLAReport struct {
 
 // getSLAReport serves GET /v1/reports/sla.
 func (s *Server) getSLAReport(c *gin.Context) {
-	w, err := s.ParseReportWindow(c.Request.URL.Query())
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	r, err := s.SLAReport(c.Request.Context(), w)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if w.csv {
-		r.CSV().Serve(c.Writer)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"from": w.From, "to": w.To, "tz": w.TZ, "by_tier": r.ByTier, "by_agent": r.ByAgent})
+	serveWindowReport(s, c, s.SLAReport, func(r *SLAReport) gin.H { return gin.H{"by_tier": r.ByTier, "by_agent": r.ByAgent} })
 }
 
 // SLAReport measures the tickets opened in the window: first response and

@@ -205,16 +205,3 @@ func (s *Server) coursesCSV(w http.ResponseWriter, r *http.Request, _ *session) 
 	}
 	rep.CSV().Serve(w)
 }
-
-func (s *Server) slaCSV(w http.ResponseWriter, r *http.Request, _ *session) {
-	win, ok := s.csvWindow(w, r)
-	if !ok {
-		return
-	}
-	rep, err := s.Reports.SLAReport(r.Context(), win)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	rep.CSV().Serve(w)
-}

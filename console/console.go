@@ -99,12 +99,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /console/outages/{id}/remediate", s.auth(roles(admin), s.remediate))
 	mux.Handle("POST /console/outages/{id}/cancel", s.auth(roles(admin), s.cancelRemediation))
 	mux.Handle("GET /console/finance", s.auth(roles(approver, admin), s.finance))
-	mux.Handle("GET /console/finance/refunds.csv", s.auth(roles(approver, admin), s.refundsCSV))
-	mux.Handle("GET /console/finance/ledger.csv", s.auth(roles(approver, admin), s.ledgerCSV))
+	mux.Handle("GET /console/finance/refunds.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.RefundsReport)))
+	mux.Handle("GET /console/finance/ledger.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.LedgerReport)))
 	mux.Handle("GET /console/finance/reconciliation.csv", s.auth(roles(approver, admin), s.reconciliationCSV))
 	mux.Handle("GET /console/analytics", s.auth(roles(approver, admin), s.analytics))
 	mux.Handle("GET /console/analytics/courses.csv", s.auth(roles(approver, admin), s.coursesCSV))
-	mux.Handle("GET /console/analytics/sla.csv", s.auth(roles(approver, admin), s.slaCSV))
+	mux.Handle("GET /console/analytics/sla.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.SLAReport)))
 	if s.DevOutbox {
 		mux.Handle("GET /console/outbox", s.auth(roles(agent, approver, admin), s.outbox))
 	}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -163,30 +164,21 @@ func (s *Server) finance(w http.ResponseWriter, r *http.Request, sess *session) 
 // The CSV exports answer with the API's CSV of the same report, for the
 // signed-in session (the API's routes want a bearer key).
 
-func (s *Server) refundsCSV(w http.ResponseWriter, r *http.Request, _ *session) {
-	win, ok := s.csvWindow(w, r)
-	if !ok {
-		return
+// windowCSV serves the CSV of a report over the window the query names
+// (compute is a method expression of Reports, e.g. Reports.LedgerReport).
+func windowCSV[R interface{ CSV() api.CSV }](s *Server, compute func(Reports, context.Context, api.ReportWindow) (R, error)) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, _ *session) {
+		win, ok := s.csvWindow(w, r)
+		if !ok {
+			return
+		}
+		rep, err := compute(s.Reports, r.Context(), win)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		rep.CSV().Serve(w)
 	}
-	rep, err := s.Reports.RefundsReport(r.Context(), win)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	rep.CSV().Serve(w)
-}
-
-func (s *Server) ledgerCSV(w http.ResponseWriter, r *http.Request, _ *session) {
-	win, ok := s.csvWindow(w, r)
-	if !ok {
-		return
-	}
-	rep, err := s.Reports.LedgerReport(r.Context(), win)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	rep.CSV().Serve(w)
 }
 
 func (s *Server) reconciliationCSV(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -116,18 +115,7 @@ func knownID(what, id string) error {
 }
 
 // backToOutages answers a form post by sending the browser back to the
-// outages (post/redirect/get) with what happened.
+// outages with what happened.
 func (s *Server) backToOutages(w http.ResponseWriter, r *http.Request, id, done string, err error) {
-	q := url.Values{"outage": {id}}
-	if err != nil {
-		var e *refundflow.Error
-		if !errors.As(err, &e) {
-			s.serverError(w, r, err)
-			return
-		}
-		q.Set("error", e.Error())
-	} else {
-		q.Set("done", done)
-	}
-	http.Redirect(w, r, "/console/outages?"+q.Encode(), http.StatusSeeOther)
+	s.redirectAfterPost(w, r, "/console/outages", url.Values{"outage": {id}}, done, err)
 }

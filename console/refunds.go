@@ -103,9 +103,15 @@ func (s *Server) reject(w http.ResponseWriter, r *http.Request, sess *session) {
 }
 
 // backToQueue answers a form post by sending the browser back to the
-// queue (post/redirect/get) with what happened.
+// queue with what happened.
 func (s *Server) backToQueue(w http.ResponseWriter, r *http.Request, id, done string, err error) {
-	q := url.Values{"case": {id}}
+	s.redirectAfterPost(w, r, "/console/queue", url.Values{"case": {id}}, done, err)
+}
+
+// redirectAfterPost answers a form post (post/redirect/get): back to page
+// with q and what happened — done, or the refusal's message. An error
+// that is not a refusal is a server error page.
+func (s *Server) redirectAfterPost(w http.ResponseWriter, r *http.Request, page string, q url.Values, done string, err error) {
 	if err != nil {
 		var e *refundflow.Error
 		if !errors.As(err, &e) {
@@ -116,7 +122,7 @@ func (s *Server) backToQueue(w http.ResponseWriter, r *http.Request, id, done st
 	} else {
 		q.Set("done", done)
 	}
-	http.Redirect(w, r, "/console/queue?"+q.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, page+"?"+q.Encode(), http.StatusSeeOther)
 }
 
 // temporalUIURL opens a workflow (its latest run) in the Temporal UI.

@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -202,18 +201,7 @@ func (s *Server) setTicketStatus(w http.ResponseWriter, r *http.Request, sess *s
 }
 
 // backToTicket answers a form post by sending the browser back to the
-// ticket (post/redirect/get) with what happened.
+// ticket with what happened.
 func (s *Server) backToTicket(w http.ResponseWriter, r *http.Request, id, done string, err error) {
-	q := url.Values{}
-	if err != nil {
-		var e *refundflow.Error
-		if !errors.As(err, &e) {
-			s.serverError(w, r, err)
-			return
-		}
-		q.Set("error", e.Error())
-	} else {
-		q.Set("done", done)
-	}
-	http.Redirect(w, r, "/console/tickets/"+url.PathEscape(id)+"?"+q.Encode(), http.StatusSeeOther)
+	s.redirectAfterPost(w, r, "/console/tickets/"+url.PathEscape(id), url.Values{}, done, err)
 }

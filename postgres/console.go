@@ -39,22 +39,24 @@ func (db *DB) ApprovalQueue(ctx context.Context, limit int) ([]*RefundCase, erro
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*RefundCase, 0, len(rows))
-	for _, r := range rows {
-		c, err := caseFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		approvals, err := db.q.ListApprovals(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range approvals {
-			c.Approvals = append(c.Approvals, approvalFromRow(a))
-		}
-		out = append(out, c)
+	cases, err := fromRows(rows, caseFromRow)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	byID := make(map[string]*RefundCase, len(cases))
+	ids := make([]string, len(cases))
+	for i, c := range cases {
+		byID[c.ID], ids[i] = c, c.ID
+	}
+	approvals, err := db.q.ListApprovalsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range approvals {
+		c := byID[a.RefundID]
+		c.Approvals = append(c.Approvals, approvalFromRow(a))
+	}
+	return cases, nil
 }
 
 // TicketBoard filters the tickets board; zero values do not filter, and
@@ -85,15 +87,7 @@ func (db *DB) ListTicketBoard(ctx context.Context, b TicketBoard) ([]*Ticket, er
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Ticket, 0, len(rows))
-	for _, r := range rows {
-		t, err := ticketFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return fromRows(rows, ticketFromRow)
 }
 
 // CountTicketBoard counts the board's tickets per SLA state, with every

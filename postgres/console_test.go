@@ -69,3 +69,54 @@ func TestTicketBoardShowsTheMostUrgentFirst(t *testing.T) {
 		t.Fatalf("counts %v (the state filter does not narrow them)", counts)
 	}
 }
+
+// The approval queue comes with each case's approvals so far (read for the
+// whole page at once), on the right case and in their order; the most
+// urgent deadline comes first.
+func TestApprovalQueueCarriesEachCasesApprovals(t *testing.T) {
+	db, _ := remediationDB(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 12, 2, 0, 0, 0, time.UTC)
+	wait := func(id, orderID string, due time.Duration, approvals ...postgres.Approval) {
+		t.Helper()
+		o, err := db.GetOrder(ctx, orderID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.InsertRefund(ctx, postgres.NewRefund{ID: id, Order: o, Reason: "quality_issue", SubmittedBy: "key_platform", RequestHash: []byte(id)}); err != nil {
+			t.Fatal(err)
+		}
+		dueAt := at.Add(due)
+		snap := postgres.CaseSnapshot{Status: refundflow.StatusAwaitingApproval, EscalationLevel: 1, SLADueAt: &dueAt}
+		if err := db.RecordStep(ctx, postgres.Step{RefundID: id, Seq: 1, At: at, Event: "awaiting_approval", Snapshot: snap}); err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range approvals {
+			if err := db.RecordStep(ctx, postgres.Step{RefundID: id, Seq: 2 + i, At: at.Add(time.Duration(i+1) * time.Minute),
+				Event: "approved", Snapshot: snap, Approval: &a}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	li := refundflow.Actor{Kind: "key", ID: "key_li", Name: "Li"}
+	wang := refundflow.Actor{Kind: "key", ID: "key_wang", Name: "Wang"}
+	wait("rf-later", "o1", 3*time.Hour, postgres.Approval{Action: "approve", Approver: li, Level: 1})
+	wait("rf-sooner", "o2", time.Hour)
+	wait("rf-two", "o3", 2*time.Hour, postgres.Approval{Action: "approve", Approver: wang, Level: 1}, postgres.Approval{Action: "approve", Approver: li, Level: 1})
+
+	queue, err := db.ApprovalQueue(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range queue {
+		entry := c.ID + ":"
+		for _, a := range c.Approvals {
+			entry += " " + a.Approver.Name
+		}
+		got = append(got, entry)
+	}
+	if want := []string{"rf-sooner:", "rf-two: Wang Li", "rf-later: Li"}; !slices.Equal(got, want) {
+		t.Fatalf("queue %q, want %q", got, want)
+	}
+}

@@ -68,15 +68,7 @@ func (db *DB) ListAPIKeys(ctx context.Context) ([]*refundflow.APIKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]*refundflow.APIKey, 0, len(rows))
-	for _, r := range rows {
-		k, err := keyFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
+	return fromRows(rows, keyFromRow)
 }
 
 // RevokeAPIKey disables a key for good.

@@ -201,15 +201,7 @@ func (db *DB) ListRefunds(ctx context.Context, f RefundFilter) ([]*RefundCase, e
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*RefundCase, 0, len(rows))
-	for _, r := range rows {
-		c, err := caseFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return fromRows(rows, caseFromRow)
 }
 
 func caseFromRow(r sqlgen.Refund) (*RefundCase, error) {
@@ -365,6 +357,20 @@ func (db *DB) InsertOffers(ctx context.Context, refundID string, offers []refund
 		}
 		return nil
 	})
+}
+
+// fromRows converts the rows of a query with conv, stopping at the first
+// row it cannot convert.
+func fromRows[R, T any](rows []R, conv func(R) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		t, err := conv(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 func emptyNil(s string) *string {

@@ -341,15 +341,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) ([]*Ticket, error
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*Ticket, 0, len(rows))
-	for _, r := range rows {
-		t, err := ticketFromRow(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return fromRows(rows, ticketFromRow)
 }
 
 func ticketFromRow(r sqlgen.Ticket) (*Ticket, error) {

@@ -28,7 +28,9 @@ func main() {
 }
 
 func run() error {
-	quick := flag.Bool("quick", false, "smoke run: every measurement with tiny sizes (the size flags still apply)")
+	// -quick picks the defaults the size flags start from, so it is read
+	// before they are defined (hasFlag); it is defined for -help and Parse.
+	flag.Bool("quick", false, "smoke run: every measurement with tiny sizes (the size flags still apply)")
 	def := bench.DefaultConfig()
 	if hasFlag("quick") {
 		def = bench.QuickConfig()
@@ -57,7 +59,6 @@ func run() error {
 	flag.StringVar(&cfg.ProfileDir, "profile", "", "write a CPU and a mutex profile of this process (server, API, worker) per phase into this directory")
 	verbose := flag.Bool("v", false, "log the parts' warnings and errors")
 	flag.Parse()
-	_ = quick
 	for _, l := range []*bench.Load{&cfg.Baseline, &cfg.Pipeline, &cfg.TemporalPostgres} {
 		l.Warmup = *warmup
 	}

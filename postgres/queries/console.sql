@@ -15,6 +15,10 @@ SELECT * FROM refunds WHERE status = 'awaiting_approval'
 ORDER BY sla_due_at ASC NULLS LAST, created_at ASC
 LIMIT @max_rows;
 
+-- name: ListApprovalsOf :many
+-- The approvals of several cases (a page of the queue), in one read.
+SELECT * FROM refund_approvals WHERE refund_id = ANY(@refund_ids::text[]) ORDER BY refund_id, seq;
+
 -- name: ListTicketBoard :many
 -- The tickets board: tickets not closed (or of one status), breached
 -- first, then warning, then ok, each by its next deadline.

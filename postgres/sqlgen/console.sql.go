@@ -152,6 +152,41 @@ func (q *Queries) ListApprovalQueue(ctx context.Context, maxRows int32) ([]Refun
 	return items, nil
 }
 
+const listApprovalsOf = `-- name: ListApprovalsOf :many
+SELECT refund_id, seq, action, approver_id, approver_name, amount, note, level, at FROM refund_approvals WHERE refund_id = ANY($1::text[]) ORDER BY refund_id, seq
+`
+
+// The approvals of several cases (a page of the queue), in one read.
+func (q *Queries) ListApprovalsOf(ctx context.Context, refundIds []string) ([]RefundApproval, error) {
+	rows, err := q.db.Query(ctx, listApprovalsOf, refundIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RefundApproval
+	for rows.Next() {
+		var i RefundApproval
+		if err := rows.Scan(
+			&i.RefundID,
+			&i.Seq,
+			&i.Action,
+			&i.ApproverID,
+			&i.ApproverName,
+			&i.Amount,
+			&i.Note,
+			&i.Level,
+			&i.At,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listTicketBoard = `-- name: ListTicketBoard :many
 SELECT id, status, tier, priority, learner_id, learner_email, locale, order_id, refund_id, subject, opened_by, opened_at, policy, escalation_level, sla, sla_state, sla_paused, next_due_at, first_response_at, first_response_business_ns, first_responder_id, first_responder_name, resolved_at, resolution_business_ns, resolver_id, agent_messages, reopens, last_seq, created_at, updated_at, closed_at FROM tickets
 WHERE ($1::text IS NULL AND status <> 'closed' OR status = $1)
