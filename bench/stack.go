@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/app"
 	"github.com/refundflow/refundflow/config"
@@ -144,36 +142,15 @@ func (e *env) startPostgres(ctx context.Context) error {
 	if e.pg, err = pgcluster.New(filepath.Join(e.dir, "pg"), port); err != nil {
 		return err
 	}
-	if err := e.pg.Init(ctx); err != nil {
+	if e.dbURL, err = e.pg.Up(ctx, "refundflow"); err != nil {
 		return err
 	}
-	if err := e.pg.Start(ctx); err != nil {
-		return err
-	}
-	if err := createDatabase(ctx, e.pg.URL("postgres"), "refundflow"); err != nil {
-		return err
-	}
-	e.dbURL = e.pg.URL("refundflow")
 	_, err = postgres.Migrate(ctx, e.dbURL)
 	return err
 }
 
 // cpu meters this process and the cluster.
 func (e *env) cpu() cpuMeter { return cpuMeter{pgData: filepath.Join(e.pg.Dir, "data")} }
-
-func createDatabase(ctx context.Context, maintenanceURL, name string) error {
-	conn, err := pgx.Connect(ctx, maintenanceURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil || exists {
-		return err
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	return err
-}
 
 // serve serves h on a loopback port and returns its base URL.
 func (e *env) serve(h http.Handler) (string, error) {

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/refundflow/refundflow/config"
 	"github.com/refundflow/refundflow/pgcluster"
 )
@@ -224,21 +222,9 @@ func (s *stack) startPostgres(ctx context.Context) error {
 	if s.pg, err = pgcluster.New(filepath.Join(s.dir, "pg"), port); err != nil {
 		return err
 	}
-	if err := s.pg.Init(ctx); err != nil {
+	if s.dbURL, err = s.pg.Up(ctx, "refundflow"); err != nil {
 		return err
 	}
-	if err := s.pg.Start(ctx); err != nil {
-		return err
-	}
-	conn, err := pgx.Connect(ctx, s.pg.URL("postgres"))
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE refundflow"); err != nil {
-		return err
-	}
-	s.dbURL = s.pg.URL("refundflow")
 	s.logf("postgres up on %s", s.pg.Addr())
 	return nil
 }

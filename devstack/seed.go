@@ -5,30 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/postgres"
 )
-
-// createDatabase creates db on the server unless it exists.
-func createDatabase(ctx context.Context, maintenanceURL, db string) error {
-	conn, err := pgx.Connect(ctx, maintenanceURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
-		return err
-	}
-	if exists {
-		return nil
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize())
-	return err
-}
 
 // seedDemo writes the demo catalogue once: a product of every type, a few
 // learners, orders at different ages and progress (so that each refund rule

@@ -64,8 +64,11 @@ func Run(ctx context.Context, o Options) error {
 	log := o.Logger
 
 	if cfg.DatabaseURL == "" {
-		pg, err := startPostgres(ctx, o)
+		pg, err := pgcluster.New(filepath.Join(o.DataDir, "pg"), o.PostgresPort)
 		if err != nil {
+			return err
+		}
+		if cfg.DatabaseURL, err = pg.Up(ctx, "refundflow"); err != nil {
 			return err
 		}
 		defer func() {
@@ -75,7 +78,6 @@ func Run(ctx context.Context, o Options) error {
 				log.Error("stop postgres", "error", err)
 			}
 		}()
-		cfg.DatabaseURL = pg.URL("refundflow")
 	}
 	if _, err := postgres.Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -142,23 +144,6 @@ func Run(ctx context.Context, o Options) error {
 	err = g.Wait()
 	log.Info("dev stack stopping")
 	return err
-}
-
-func startPostgres(ctx context.Context, o Options) (*pgcluster.Cluster, error) {
-	c, err := pgcluster.New(filepath.Join(o.DataDir, "pg"), o.PostgresPort)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Init(ctx); err != nil {
-		return nil, err
-	}
-	if err := c.Start(ctx); err != nil {
-		return nil, err
-	}
-	if err := createDatabase(ctx, c.URL("postgres"), "refundflow"); err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // startStripeMock runs stripe-mock on a loopback port. It dies with us

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Cluster is one PostgreSQL data directory and the server that runs it. The
@@ -187,6 +189,32 @@ func (c *Cluster) Restart(ctx context.Context, mode string) error {
 		return err
 	}
 	return c.Start(ctx)
+}
+
+// Up brings up a cluster that keeps its data: initdb when the directory is
+// new, the server, and database db unless it exists. It returns db's URL.
+func (c *Cluster) Up(ctx context.Context, db string) (string, error) {
+	if err := c.Init(ctx); err != nil {
+		return "", err
+	}
+	if err := c.Start(ctx); err != nil {
+		return "", err
+	}
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
+		return "", err
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
+			return "", err
+		}
+	}
+	return c.URL(db), nil
 }
 
 // Addr is host:port of the server.
