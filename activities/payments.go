@@ -89,10 +89,10 @@ func (a *Activities) keySpent(ctx context.Context, att postgres.PaymentAttempt, 
 		ErrStripeKeySpent, replayed, ErrStripeKeySpent)
 }
 
-// adopt looks for a Stripe refund the attempt's case made already (named
-// in its metadata); ok says whether there is one.
+// adopt looks for the Stripe refund the attempt made already, or a live
+// one of its case (named in their metadata); ok says whether there is one.
 func (a *Activities) adopt(ctx context.Context, att postgres.PaymentAttempt) (r payments.Refund, ok bool, err error) {
-	found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID)
+	found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID, att.Attempt)
 	if err != nil {
 		return payments.Refund{}, false, stripeError(ctx, err)
 	}

@@ -192,6 +192,78 @@ func TestRefundBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
 	}
 }
 
+// The chaos run's case: a try made a pending refund and lost the answer
+// to a 500; the bank failed the refund before the retry looked. The
+// failed refund is the attempt's answer — adopted, so the case ends
+// failed with one refund at Stripe — not a reason to spend the key and
+// make a second refund that would fail the same way.
+func TestRefundTheBankFailedBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
+	m := newMoney(t)
+	o := m.w.Order(refundflow.Order{ID: "bank-failed", LearnerID: "l6", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
+	att := m.reserve("rf-bank-failed", o.ID, 10000)
+	if err := m.w.Stripe.SetBehaviour(o.PaymentIntent, stripefake.Behaviour{Status: stripe.RefundStatusPending, Settle: stripe.RefundStatusFailed}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorAfterCommit, Status: 500}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.w.Acts.Stripe.Create(m.ctx(), payments.CreateRequest{PaymentIntent: att.PaymentIntent, Amount: att.Amount,
+		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: 1}); err == nil {
+		t.Fatal("the injected 500 was not seen")
+	}
+	made := m.w.StripeRefundsFor(o.PaymentIntent)
+	if len(made) != 1 {
+		t.Fatalf("made %d refunds", len(made))
+	}
+	if err := m.w.Stripe.SettleRefund(made[0].ID, stripe.RefundStatusFailed, stripe.RefundFailureReasonLostOrStolenCard); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := m.create(att)
+	if err != nil {
+		t.Fatalf("the retry: %v, want the failed refund adopted", err)
+	}
+	if r.ID != made[0].ID || r.Status != "failed" || r.FailureReason != "lost_or_stolen_card" {
+		t.Fatalf("adopted %+v", r)
+	}
+	if refunds := m.w.StripeRefundsFor(o.PaymentIntent); len(refunds) != 1 {
+		t.Fatalf("%d refunds at Stripe", len(refunds))
+	}
+	// Another attempt of the case does not take this one's failure for its own.
+	if other, err := m.w.Acts.Stripe.FindByCase(m.ctx(), o.PaymentIntent, att.RefundID, 2); err != nil || other != nil {
+		t.Fatalf("attempt 2 found %+v, %v", other, err)
+	}
+}
+
+// A Stripe refund that fails and that the case has not recorded waits
+// while the case is paying (it may record it yet), and is left alone once
+// the case's payment has ended with another: nothing of it was booked, and
+// the reversal does not retry for a week.
+func TestReversalOfARefundTheCaseNeverRecordedEndsOnceTheCaseHasPaid(t *testing.T) {
+	m := newMoney(t)
+	o := m.w.Order(refundflow.Order{ID: "unrecorded", LearnerID: "l7", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
+	att := m.reserve("rf-unrecorded", o.ID, 10000)
+	reverse := func() (*postgres.Reversal, error) {
+		return m.w.Acts.ReverseRefundBooking(m.ctx(), activities.ReverseInput{RefundID: att.RefundID, ProviderRefundID: "re_unrecorded", At: time.Now()})
+	}
+	if _, err := reverse(); refundflow.ErrorCode(err) != postgres.ErrNotBookedYet {
+		t.Fatalf("while the case pays: %v, want %s", err, postgres.ErrNotBookedYet)
+	}
+
+	r, err := m.create(att)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.settle(att, r)
+	rev, err := reverse()
+	if err != nil || rev.Reversed {
+		t.Fatalf("after the case was refunded: %+v, %v", rev, err)
+	}
+	if got := m.w.OrderNow(o.ID).RefundedAmount; got != 10000 {
+		t.Fatalf("order refunded %d", got)
+	}
+}
+
 // An attempt reserved by the release before this one used its key with
 // the create's parameters of that release; Stripe refuses a key reused
 // with other parameters, so its retries keep them.

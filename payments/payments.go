@@ -211,10 +211,14 @@ func (c *Client) Get(ctx context.Context, id string) (Refund, error) {
 	return fromStripe(sr), nil
 }
 
-// FindByCase lists the PaymentIntent's refunds and returns the one whose
-// metadata names this case, or nil. More than one would mean money moved
-// twice; that is reported as an error for a person to look at.
-func (c *Client) FindByCase(ctx context.Context, paymentIntent, refundID string) (*Refund, error) {
+// FindByCase lists the PaymentIntent's refunds and returns the one that
+// attempt of the case made (named in its metadata) whatever became of it
+// — a refund that failed at the bank is the attempt's answer, and a new
+// one would only fail again — or a live one another attempt of the case
+// made, which must not be made twice either; nil if there is none. More
+// than one would mean money moved twice; that is reported as an error for
+// a person to look at.
+func (c *Client) FindByCase(ctx context.Context, paymentIntent, refundID string, attempt int) (*Refund, error) {
 	p := &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntent)}
 	p.Context = ctx
 	p.Limit = stripe.Int64(100)
@@ -223,7 +227,10 @@ func (c *Client) FindByCase(ctx context.Context, paymentIntent, refundID string)
 	it := c.api.Refunds.List(p)
 	for it.Next() {
 		r := fromStripe(it.Refund())
-		if r.Metadata[MetaRefundID] == refundID && r.Status != "failed" && r.Status != "canceled" {
+		if r.Metadata[MetaRefundID] != refundID {
+			continue
+		}
+		if r.Metadata[MetaAttempt] == strconv.Itoa(attempt) || r.Status != "failed" && r.Status != "canceled" {
 			found = append(found, r)
 		}
 	}
@@ -288,14 +295,15 @@ func (c *Client) ListPage(ctx context.Context, from, to time.Time, startingAfter
 	return page, nil
 }
 
-// DuplicateError says more than one live refund names the same case.
+// DuplicateError says more than one refund names the same case: live
+// ones, or two of the same attempt.
 type DuplicateError struct {
 	RefundID string
 	Found    []Refund
 }
 
 func (e *DuplicateError) Error() string {
-	return "payments: " + strconv.Itoa(len(e.Found)) + " live Stripe refunds name case " + e.RefundID
+	return "payments: " + strconv.Itoa(len(e.Found)) + " Stripe refunds name case " + e.RefundID
 }
 
 func fromStripe(sr *stripe.Refund) Refund {

@@ -81,7 +81,7 @@ func TestClientCallsAreValidAgainstStripesAPI(t *testing.T) {
 	}
 	// stripe-mock's fixtures name no case: nothing to adopt, but the list
 	// call with its filter and expansions is accepted.
-	if found, err := c.FindByCase(ctx, "pi_123", "rf_1"); err != nil || found != nil {
+	if found, err := c.FindByCase(ctx, "pi_123", "rf_1", 1); err != nil || found != nil {
 		t.Fatalf("find by case: %+v %v", found, err)
 	}
 	to := time.Now()

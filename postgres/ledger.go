@@ -80,7 +80,9 @@ const ErrNotBookedYet = "refund_not_booked_yet"
 // and the case becomes failed with a step in its timeline — in one
 // transaction, once. While the case's workflow has not yet booked the
 // refund it answers an EUNAVAILABLE error (retry later), so a failure
-// that overtakes the booking is not lost.
+// that overtakes the booking is not lost; a refund the case never
+// recorded and now never will (its payment ended with another) is left
+// alone.
 func (db *DB) ReverseFailedRefund(ctx context.Context, refundID, providerRefundID, failureReason string, at time.Time) (*Reversal, error) {
 	out := &Reversal{}
 	err := db.InTx(ctx, func(q *sqlgen.Queries) error {
@@ -90,6 +92,9 @@ func (db *DB) ReverseFailedRefund(ctx context.Context, refundID, providerRefundI
 		}
 		out.Currency = money.Currency(c.Currency)
 		att, err := q.GetPaymentAttemptByProvider(ctx, &providerRefundID)
+		if isNoRows(err) && paid(refundflow.RefundStatus(c.Status)) {
+			return nil // the case's payment ended with another refund: this one was never booked
+		}
 		if isNoRows(err) {
 			return refundflow.Errorf(refundflow.EUNAVAILABLE, ErrNotBookedYet, "case %s has not recorded Stripe refund %s yet", refundID, providerRefundID)
 		}
@@ -151,6 +156,12 @@ func (db *DB) ReverseFailedRefund(ctx context.Context, refundID, providerRefundI
 		return nil, fmt.Errorf("reverse failed refund %s of case %s: %w", providerRefundID, refundID, err)
 	}
 	return out, nil
+}
+
+// paid reports whether a case's payment has ended: it will record no
+// further Stripe refund.
+func paid(s refundflow.RefundStatus) bool {
+	return s == refundflow.StatusRefunded || s == refundflow.StatusFailed
 }
 
 func postingsFromRows(rows []sqlgen.LedgerPosting) []ledger.Posting {
