@@ -103,6 +103,20 @@ func (m *money) settle(att postgres.PaymentAttempt, r payments.Refund) {
 	}
 }
 
+// lostAnswer is another try of the attempt (a worker since killed): Stripe
+// makes the refund under the attempt's key, then answers 500 and saves
+// that answer under the key.
+func (m *money) lostAnswer(att postgres.PaymentAttempt) {
+	m.t.Helper()
+	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorAfterCommit, Status: 500}); err != nil {
+		m.t.Fatal(err)
+	}
+	if _, err := m.w.Acts.Stripe.Create(m.ctx(), payments.CreateRequest{PaymentIntent: att.PaymentIntent, Amount: att.Amount,
+		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: att.Attempt}); err == nil {
+		m.t.Fatal("the injected 500 was not seen")
+	}
+}
+
 // dashboardRefund refunds by hand, as someone in the Stripe dashboard
 // would: no idempotency key of ours, no metadata.
 func (m *money) dashboardRefund(paymentIntent string, amount int64) *stripe.Refund {
@@ -173,14 +187,7 @@ func TestRefundBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
 	m := newMoney(t)
 	o := m.w.Order(refundflow.Order{ID: "behind", LearnerID: "l5", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
 	att := m.reserve("rf-behind", o.ID, 10000)
-	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorAfterCommit, Status: 500}); err != nil {
-		t.Fatal(err)
-	}
-	// Another try (a worker since killed) made the refund and lost the answer.
-	if _, err := m.w.Acts.Stripe.Create(m.ctx(), payments.CreateRequest{PaymentIntent: att.PaymentIntent, Amount: att.Amount,
-		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: 1}); err == nil {
-		t.Fatal("the injected 500 was not seen")
-	}
+	m.lostAnswer(att)
 
 	r, err := m.create(att)
 	if err != nil {
@@ -204,13 +211,7 @@ func TestRefundTheBankFailedBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
 	if err := m.w.Stripe.SetBehaviour(o.PaymentIntent, stripefake.Behaviour{Status: stripe.RefundStatusPending, Settle: stripe.RefundStatusFailed}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorAfterCommit, Status: 500}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.w.Acts.Stripe.Create(m.ctx(), payments.CreateRequest{PaymentIntent: att.PaymentIntent, Amount: att.Amount,
-		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: 1}); err == nil {
-		t.Fatal("the injected 500 was not seen")
-	}
+	m.lostAnswer(att)
 	made := m.w.StripeRefundsFor(o.PaymentIntent)
 	if len(made) != 1 {
 		t.Fatalf("made %d refunds", len(made))

@@ -85,8 +85,6 @@ func (s *Server) ParseReportWindow(q url.Values) (ReportWindow, error) {
 	return w, nil
 }
 
-// queryOr is the first value of a query parameter that is present (even
-// empty), else def.
 // wantsCSV reads a report's ?format= (json, the default, or csv).
 func wantsCSV(q url.Values, pr *refundflow.Problems) bool {
 	switch queryOr(q, "format", "json") {
@@ -100,6 +98,8 @@ func wantsCSV(q url.Values, pr *refundflow.Problems) bool {
 	}
 }
 
+// queryOr is the first value of a query parameter that is present (even
+// empty), else def.
 func queryOr(q url.Values, key, def string) string {
 	if vs := q[key]; len(vs) > 0 {
 		return vs[0]

@@ -92,10 +92,10 @@ func (db *DB) ReverseFailedRefund(ctx context.Context, refundID, providerRefundI
 		}
 		out.Currency = money.Currency(c.Currency)
 		att, err := q.GetPaymentAttemptByProvider(ctx, &providerRefundID)
-		if isNoRows(err) && paid(refundflow.RefundStatus(c.Status)) {
-			return nil // the case's payment ended with another refund: this one was never booked
-		}
 		if isNoRows(err) {
+			if paid(refundflow.RefundStatus(c.Status)) {
+				return nil // the case's payment ended with another refund: this one was never booked
+			}
 			return refundflow.Errorf(refundflow.EUNAVAILABLE, ErrNotBookedYet, "case %s has not recorded Stripe refund %s yet", refundID, providerRefundID)
 		}
 		if err != nil {
