@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/refundflow/refundflow/config"
 )
 
 // waiting opens cfg.WaitingCases cases that need a person's approval (a
@@ -94,7 +96,7 @@ func (e *env) startWorkerProcess(ctx context.Context) (*workerProcess, error) {
 	}
 	defer logFile.Close()
 	cmd := exec.Command(e.cfg.RefundflowBin, "worker")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(config.WithoutOwn(os.Environ()),
 		"DATABASE_URL="+c.DatabaseURL, "TEMPORAL_ADDRESS="+c.TemporalAddress, "TEMPORAL_NAMESPACE="+c.TemporalNamespace,
 		"STRIPE_SECRET_KEY="+c.StripeSecretKey, "STRIPE_API_BASE="+c.StripeAPIBase,
 		"STRIPE_RATE_PER_SECOND="+strconv.FormatFloat(c.StripeRatePerSecond, 'f', -1, 64),

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +134,7 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 	stripeAddr := "127.0.0.1:" + strconv.Itoa(ports[2])
 
 	// Configuration is SPEC 2's environment and nothing else.
-	s.env = append(baseEnv(),
+	s.env = append(config.WithoutOwn(os.Environ()),
 		"DATABASE_URL="+s.dbURL,
 		"TEMPORAL_ADDRESS="+temporalAddr,
 		"TEMPORAL_NAMESPACE=default",
@@ -272,20 +271,6 @@ func (s *stack) stop() {
 			s.logf("stop postgres: %v", err)
 		}
 	}
-}
-
-// baseEnv is the driver's environment without refundflow's configuration,
-// so that nothing from the caller's shell leaks into the run.
-func baseEnv() []string {
-	names := config.Names()
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains(names, name) {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 func freePorts(n int) ([]int, error) {

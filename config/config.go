@@ -6,6 +6,8 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -97,4 +99,19 @@ func Names() []string {
 		names = append(names, o.Key)
 	}
 	return names
+}
+
+// WithoutOwn is environ (KEY=value pairs) without the variables the
+// product reads: the environment a parent that configures a child process
+// itself hands on, so that nothing from its own shell leaks in.
+func WithoutOwn(environ []string) []string {
+	names := Names()
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, name) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
