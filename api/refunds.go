@@ -14,7 +14,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
@@ -147,14 +146,7 @@ func (s *Server) startRefundWorkflow(ctx context.Context, rc *postgres.RefundCas
 		TaskQueue:                workflows.RefundsTaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.RefundStatusKey.ValueSet(string(refundflow.StatusEvaluating)),
-			workflows.RefundReasonKey.ValueSet(string(rc.Reason)),
-			workflows.OrderIDKey.ValueSet(order.ID),
-			workflows.CourseIDKey.ValueSet(order.ProductID),
-			workflows.CurrencyKey.ValueSet(string(order.Currency)),
-			workflows.EscalationLevelKey.ValueSet(1),
-		),
+		TypedSearchAttributes:    workflows.RefundStartAttributes(string(rc.Reason), order.ID, order.ProductID, string(order.Currency)),
 	}
 	in := workflows.RefundInput{
 		RefundID: rc.ID, SubmittedBy: rc.SubmittedBy, SkipRetention: rc.SkipRetention,

@@ -9,7 +9,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -57,32 +56,10 @@ const (
 //	wait for the notifications, complete
 func Baseline(ctx workflow.Context, in BaselineInput) (string, error) {
 	var a *baselineActivities
-	db := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           workflows.RefundsTaskQueue,
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{"business_refusal"},
-		},
-	})
-	notify := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:              workflows.NotificationsTaskQueue,
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
-			NonRetryableErrorTypes: []string{"business_refusal", "permanent_delivery"},
-		},
-	})
-	pay := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           workflows.PaymentsTaskQueue,
-		StartToCloseTimeout: 2 * time.Minute,
-		HeartbeatTimeout:    20 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{"payment_permanent", "business_refusal"},
-		},
-	})
+	// The product's own options (workflows/options.go, refund_payment.go).
+	db := workflow.WithActivityOptions(ctx, workflows.DBActivityOptions(30*time.Second))
+	notify := workflow.WithActivityOptions(ctx, workflows.NotifyActivityOptions(24*time.Hour))
+	pay := workflow.WithActivityOptions(ctx, workflows.StripeActivityOptions())
 	var pending []workflow.Future
 	tell := func(size int) {
 		pending = append(pending, workflow.ExecuteActivity(notify, a.BaselineNotify, pad(size)))
@@ -206,11 +183,7 @@ func (b *baselineRunner) round(ctx context.Context, warmup, count, concurrency i
 				ID:                    fmt.Sprintf("bench-baseline/%s/%d", b.run, i),
 				TaskQueue:             workflows.RefundsTaskQueue,
 				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-				TypedSearchAttributes: temporal.NewSearchAttributes(
-					workflows.RefundStatusKey.ValueSet("evaluating"), workflows.RefundReasonKey.ValueSet("changed_mind"),
-					workflows.OrderIDKey.ValueSet(fmt.Sprintf("bench-order-%d", i)), workflows.CourseIDKey.ValueSet("bench-course"),
-					workflows.CurrencyKey.ValueSet("CNY"), workflows.EscalationLevelKey.ValueSet(1),
-				),
+				TypedSearchAttributes: workflows.RefundStartAttributes("changed_mind", fmt.Sprintf("bench-order-%d", i), "bench-course", "CNY"),
 			}, Baseline, BaselineInput{ID: fmt.Sprintf("rf_%016d", i)})
 			if err != nil {
 				return err

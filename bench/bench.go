@@ -115,20 +115,14 @@ func DefaultConfig() Config {
 
 // QuickConfig is a smoke run of every measurement with tiny sizes.
 func QuickConfig() Config {
-	return Config{
-		Baseline:           Load{Count: 8, Concurrency: 4, Warmup: 2},
-		Pipeline:           Load{Count: 8, Concurrency: 4, Warmup: 2},
-		Rounds:             2,
-		TemporalPostgres:   Load{Count: 8, Concurrency: 4, Warmup: 2},
-		ReadRate:           50,
-		ReadDuration:       2 * time.Second,
-		RemediationOrders:  10,
-		StripeRate:         20,
-		StripeLimit:        25,
-		WaitingCases:       10,
-		WaitingConcurrency: 5,
-		SQLiteConns:        4,
-	}
+	c := DefaultConfig()
+	c.Baseline = Load{Count: 8, Concurrency: 4, Warmup: 2}
+	c.Pipeline, c.TemporalPostgres = c.Baseline, c.Baseline
+	c.Rounds = 2
+	c.ReadRate, c.ReadDuration = 50, 2*time.Second
+	c.RemediationOrders = 10
+	c.WaitingCases, c.WaitingConcurrency = 10, 5
+	return c
 }
 
 // Run measures everything once and returns the results; the parts it

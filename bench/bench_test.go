@@ -16,6 +16,9 @@ import (
 // (make bench measures), only that every measurement produced a number
 // and that the results file is well-formed.
 func TestQuickRunProducesEveryMeasurementAndWellFormedResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a smoke run of every measurement takes a minute")
+	}
 	bin := t.TempDir()
 	goBuild(t, "-o", filepath.Join(bin, "refundflow"), "./cmd/refundflow")
 	goBuild(t, "-modfile=tools/go.mod", "-o", filepath.Join(bin, "vegeta"), "github.com/tsenart/vegeta/v12")

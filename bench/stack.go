@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/refundflow/refundflow"
@@ -242,5 +241,3 @@ func (e *env) stop() {
 		_ = os.RemoveAll(e.dir)
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

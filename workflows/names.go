@@ -3,6 +3,8 @@ package workflows
 import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/refundflow/refundflow"
 )
 
 // Task queues. Stripe calls run only on PaymentsTaskQueue, whose activity
@@ -48,6 +50,19 @@ var (
 	SlaDeadlineKey     = temporal.NewSearchAttributeKeyTime("SlaDeadline")
 	TicketTierKey      = temporal.NewSearchAttributeKeyKeyword("TicketTier")
 )
+
+// RefundStartAttributes are the search attributes a refund case's
+// workflow starts with (its status evaluating, level 1).
+func RefundStartAttributes(reason, orderID, courseID, currency string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		RefundStatusKey.ValueSet(string(refundflow.StatusEvaluating)),
+		RefundReasonKey.ValueSet(reason),
+		OrderIDKey.ValueSet(orderID),
+		CourseIDKey.ValueSet(courseID),
+		CurrencyKey.ValueSet(currency),
+		EscalationLevelKey.ValueSet(1),
+	)
+}
 
 // SearchAttributes maps every custom search attribute to its type, for
 // registering them on a namespace.

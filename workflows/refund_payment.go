@@ -177,7 +177,12 @@ func failureCode(err error) string {
 // worker that dies in the middle of a call is replaced within the
 // heartbeat timeout.
 func (r *refundCase) paymentsCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return workflow.WithActivityOptions(ctx, StripeActivityOptions())
+}
+
+// StripeActivityOptions are paymentsCtx's.
+func StripeActivityOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
 		TaskQueue:           PaymentsTaskQueue,
 		StartToCloseTimeout: 2 * time.Minute,
 		HeartbeatTimeout:    stripeHeartbeatTimeout,
@@ -185,7 +190,7 @@ func (r *refundCase) paymentsCtx(ctx workflow.Context) workflow.Context {
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 			NonRetryableErrorTypes: []string{activities.ErrPaymentPermanent, activities.ErrBusinessRefusal},
 		},
-	})
+	}
 }
 
 // RefundFailedInput names a refund that Stripe reported failed.
