@@ -78,22 +78,11 @@ func (a *api) call(ctx context.Context, holder, method, path string, body, out a
 
 // caseJSON is the part of GET /v1/refunds/{id} the run reads.
 type caseJSON struct {
-	ID       string `json:"id"`
-	OrderID  string `json:"order_id"`
-	Status   string `json:"status"`
-	Amount   *int64 `json:"amount"`
-	Currency string `json:"currency"`
-	Decision *struct {
-		Outcome string `json:"outcome"`
-		Rule    string `json:"rule"`
-	} `json:"decision"`
-	Offers []struct {
-		ID string `json:"id"`
-	} `json:"offers"`
+	ID      string `json:"id"`
+	OrderID string `json:"order_id"`
+	Status  string `json:"status"`
 	Payment *struct {
 		ProviderRefundID string `json:"provider_refund_id"`
-		Status           string `json:"status"`
-		Amount           *int64 `json:"amount"`
 	} `json:"payment"`
 	Appeal struct {
 		Appealed bool `json:"appealed"`

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/refundflow/refundflow/payments"
 )
 
 // Config sizes a run. Every loop of the run is bounded by these counts
@@ -38,7 +40,7 @@ type Config struct {
 	// state once the mayhem is over.
 	SettleTimeout time.Duration
 	// SlowStripe is how long a held Stripe answer is held: beyond the
-	// payments client's 30 s timeout.
+	// payments client's timeout (payments.DefaultTimeout).
 	SlowStripe time.Duration
 
 	// RepoDir is the module's root, where the binaries are built from
@@ -80,8 +82,10 @@ func (c Config) validate() error {
 		return fmt.Errorf("chaos: Workers must be at least 1")
 	case c.Kills < 0 || c.PostgresRestarts < 0 || c.StripeFaults < 0 || c.WebhookReplays < 0:
 		return fmt.Errorf("chaos: counts must not be negative")
-	case c.SubmitOver < 10*time.Second || c.SettleTimeout <= 0 || c.SlowStripe <= 0:
-		return fmt.Errorf("chaos: SubmitOver must be at least 10s, SettleTimeout and SlowStripe positive")
+	case c.SubmitOver < 10*time.Second || c.SettleTimeout <= 0:
+		return fmt.Errorf("chaos: SubmitOver must be at least 10s, SettleTimeout positive")
+	case c.SlowStripe <= payments.DefaultTimeout:
+		return fmt.Errorf("chaos: SlowStripe must outlast the Stripe client's %v timeout", payments.DefaultTimeout)
 	}
 	return nil
 }

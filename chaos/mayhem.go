@@ -22,14 +22,35 @@ type mayhem struct {
 
 	killing sync.Mutex // kills take turns
 
-	mu     sync.Mutex
-	start  time.Time
-	log    []string       // what happened when, for the findings
-	counts map[string]int // by what was done
+	mu    sync.Mutex
+	start time.Time
+	log   []string // what happened when, for the findings
+	done  tally
+}
+
+// tally is what the mayhem did, counted as it succeeded.
+type tally struct {
+	Kills            int // worker processes killed
+	PostgresRestarts int
+	StripeFaults     int // a squeeze counts once
+	WebhooksReplayed int
 }
 
 func newMayhem(s *stack, cfg Config, rng *rand.Rand, logf func(string, ...any)) *mayhem {
-	return &mayhem{s: s, cfg: cfg, rng: rng, logf: logf, counts: map[string]int{}}
+	return &mayhem{s: s, cfg: cfg, rng: rng, logf: logf}
+}
+
+// counted is do, counted with add when it succeeds.
+func (m *mayhem) counted(do func(context.Context) error, add func(*tally)) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := do(ctx); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		add(&m.done)
+		return nil
+	}
 }
 
 type event struct {
@@ -79,20 +100,24 @@ func (m *mayhem) schedule(window time.Duration) []event {
 		down := 500*time.Millisecond + time.Duration(m.rng.Int64N(int64(2500*time.Millisecond)))
 		if i%2 == 0 {
 			w := m.s.workers[m.rng.IntN(len(m.s.workers))]
-			evs = append(evs, event{at: at(), name: "kill -9 " + w.name, do: func(ctx context.Context) error { return m.kill(ctx, down, w) }})
+			evs = append(evs, event{at: at(), name: "kill -9 " + w.name, do: m.counted(
+				func(ctx context.Context) error { return m.kill(ctx, down, w) },
+				func(t *tally) { t.Kills++ })})
 		} else {
-			evs = append(evs, event{at: at(), name: "kill -9 every worker while Stripe holds a committed refund",
-				do: func(ctx context.Context) error { return m.killInStripeCall(ctx, down) }})
+			evs = append(evs, event{at: at(), name: "kill -9 every worker while Stripe holds a committed refund", do: m.counted(
+				func(ctx context.Context) error { return m.killInStripeCall(ctx, down) },
+				func(t *tally) { t.Kills += len(m.s.workers) })})
 		}
 	}
 	for range m.cfg.PostgresRestarts {
-		evs = append(evs, event{at: at(), name: "pg_ctl restart -m immediate", do: m.restartPostgres})
+		evs = append(evs, event{at: at(), name: "pg_ctl restart -m immediate", do: m.counted(m.restartPostgres, func(t *tally) { t.PostgresRestarts++ })})
 	}
 	faults := m.stripeFaults()
 	m.rng.Shuffle(len(faults), func(i, j int) { faults[i], faults[j] = faults[j], faults[i] })
 	for i := range m.cfg.StripeFaults {
 		f := faults[i%len(faults)]
 		f.at = at()
+		f.do = m.counted(f.do, func(t *tally) { t.StripeFaults++ })
 		evs = append(evs, f)
 	}
 	for i := range m.cfg.WebhookReplays {
@@ -151,9 +176,6 @@ func (m *mayhem) note(what string, err error) {
 	line := fmt.Sprintf("%8s  %s", time.Since(m.start).Round(100*time.Millisecond), what)
 	if err != nil {
 		line += ": FAILED: " + err.Error()
-		m.counts["failed to inject"]++
-	} else {
-		m.counts[what]++
 	}
 	m.log = append(m.log, line)
 	m.logf("mayhem: %s", line[10:])
@@ -228,7 +250,7 @@ func (m *mayhem) restartPostgres(ctx context.Context) error {
 func (m *mayhem) replay(ctx context.Context, seed uint64) error {
 	n, err := replayEvents(ctx, m.s.fake, rand.New(rand.NewPCG(seed, 4)), 5)
 	m.mu.Lock()
-	m.counts["webhooks replayed"] += n
+	m.done.WebhooksReplayed += n
 	m.mu.Unlock()
 	return err
 }
@@ -256,12 +278,8 @@ func (m *mayhem) pause(ctx context.Context, d time.Duration) {
 }
 
 // stats copies what was done.
-func (m *mayhem) stats() (map[string]int, []string) {
+func (m *mayhem) stats() (tally, []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	counts := make(map[string]int, len(m.counts))
-	for k, v := range m.counts {
-		counts[k] = v
-	}
-	return counts, append([]string(nil), m.log...)
+	return m.done, append([]string(nil), m.log...)
 }

@@ -20,16 +20,13 @@ type platform struct {
 	srv    *http.Server
 	url    string
 
-	mu        sync.Mutex
-	events    map[string]platformEvent // by event id
-	forged    int                      // deliveries whose signature did not verify
-	delivered int                      // deliveries, retries included
+	mu     sync.Mutex
+	events map[string]platformEvent // by event id
+	forged int                      // deliveries whose signature did not verify
 }
 
 type platformEvent struct {
-	Type         string
 	RefundID     string
-	Status       string
 	RevokeAccess bool
 }
 
@@ -52,18 +49,15 @@ func (p *platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.delivered++
-	if notify.Verify(p.secret, r.Header.Get(notify.SignatureHeader), body, time.Now(), 5*time.Minute) != nil {
+	if notify.Verify(p.secret, r.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance) != nil {
 		p.forged++
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
 	var ev struct {
 		ID   string `json:"id"`
-		Type string `json:"type"`
 		Data struct {
 			RefundID     string `json:"refund_id"`
-			Status       string `json:"status"`
 			RevokeAccess bool   `json:"revoke_access"`
 		} `json:"data"`
 	}
@@ -71,7 +65,7 @@ func (p *platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	p.events[ev.ID] = platformEvent{Type: ev.Type, RefundID: ev.Data.RefundID, Status: ev.Data.Status, RevokeAccess: ev.Data.RevokeAccess}
+	p.events[ev.ID] = platformEvent{RefundID: ev.Data.RefundID, RevokeAccess: ev.Data.RevokeAccess}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -136,7 +137,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		report.Violations = append(report.Violations, Violation{Check: "terminal", Detail: "workflows of ended cases still open after the wait (see workflows)"})
 	}
 
-	counts, mayhemLog := m.stats()
+	done, mayhemLog := m.stats()
 	for _, c := range ev.cases {
 		status := c.status
 		if status == "" {
@@ -148,19 +149,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		report.ByPath[c.path.name][status]++
 	}
-	for what, n := range counts {
-		switch {
-		case strings.HasPrefix(what, "kill -9 every worker"):
-			report.Kills += n * cfg.Workers
-		case strings.HasPrefix(what, "kill -9"):
-			report.Kills += n
-		case strings.HasPrefix(what, "pg_ctl"):
-			report.PostgresRestarts += n
-		case strings.HasPrefix(what, "stripe"):
-			report.StripeFaults += n
-		}
-	}
-	report.WebhooksReplayed = counts["webhooks replayed"] + replayed
+	report.Kills, report.PostgresRestarts, report.StripeFaults = done.Kills, done.PostgresRestarts, done.StripeFaults
+	report.WebhooksReplayed = done.WebhooksReplayed + replayed
 	for _, w := range st.workers {
 		report.WorkerStarts += w.starts
 	}
@@ -225,13 +215,13 @@ func seedAll(ctx context.Context, st *stack, cases []*caseRun, now time.Time) er
 func waitForWorkflows(ctx context.Context, tc client.Client, d *driver, limit time.Duration, logf func(string, ...any)) bool {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	for {
-		rejected := 0
-		for _, c := range d.snapshot() {
-			if c.status == "rejected" {
-				rejected++
-			}
+	rejected := 0
+	for _, c := range d.snapshot() {
+		if c.status == "rejected" {
+			rejected++
 		}
+	}
+	for {
 		open, err1 := countOpen(ctx, tc, "Refund")
 		reversals, err2 := countOpen(ctx, tc, "RefundFailedAfterSuccess")
 		if err1 == nil && err2 == nil && open == int64(rejected) && reversals == 0 {
@@ -276,27 +266,15 @@ func waitForDeliveries(ctx context.Context, f *fake, limit time.Duration) {
 
 // collect reads every side once the run is calm.
 func collect(ctx context.Context, st *stack, d *driver) (evidence, error) {
-	ev := evidence{cases: d.snapshot(), casePays: map[string]string{}}
+	ev := evidence{cases: d.snapshot()}
 	var err error
 	if ev.stripe, err = st.fake.state(ctx); err != nil {
 		return ev, err
 	}
-	if ev.orders, ev.ledger, ev.events, err = gather(ctx, st.dbURL); err != nil {
+	if err := gather(ctx, st.dbURL, &ev); err != nil {
 		return ev, err
 	}
 	ev.revoked, ev.forged = st.platform.revocations()
-	for _, c := range ev.cases {
-		if c.id == "" || c.path.final != "refunded" {
-			continue
-		}
-		var full caseJSON
-		if _, err := retry(ctx, func() (int, error) { return st.api.call(ctx, "admin", "GET", "/v1/refunds/"+c.id, nil, &full) }); err != nil {
-			return ev, err
-		}
-		if full.Payment != nil {
-			ev.casePays[c.id] = full.Payment.ProviderRefundID
-		}
-	}
 	return ev, nil
 }
 
@@ -326,7 +304,7 @@ func diagnose(ctx context.Context, st *stack, tc client.Client, ev evidence, vs 
 			lines = append(lines, fmt.Sprintf("  %3d %s %-28s %-18s %s", e.Seq, e.At.Format("15:04:05.000"), e.Event, e.Status, e.Detail))
 		}
 		for _, r := range ev.stripe.Refunds {
-			if r.Metadata["refundflow_refund_id"] == id {
+			if r.Metadata[payments.MetaRefundID] == id {
 				lines = append(lines, fmt.Sprintf("  stripe %s %s %d %s key=%s created=%s", r.ID, r.Status, r.Amount, r.Currency, r.IdempotencyKey, r.Created.Format("15:04:05.000")))
 			}
 		}

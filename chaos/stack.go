@@ -76,7 +76,6 @@ func findRepo() (string, error) {
 // stack is the product as separate processes on loopback.
 type stack struct {
 	dir  string
-	bins binaries
 	logf func(format string, args ...any)
 
 	pg              *pgcluster.Cluster
@@ -99,12 +98,8 @@ var keyHolders = []struct{ holder, role string }{
 	{"platform", "platform"}, {"approver", "approver"}, {"approver2", "approver"}, {"admin", "admin"},
 }
 
-// stripeClientTimeout is the payments client's timeout per call (payments.Config's
-// default); a held answer must outlast it to look like a timeout.
-const stripeClientTimeout = 30 * time.Second
-
 func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf func(string, ...any)) (_ *stack, err error) {
-	s := &stack{dir: dir, bins: bins, logf: logf}
+	s := &stack{dir: dir, logf: logf}
 	defer func() {
 		if err != nil {
 			s.stop()
@@ -124,7 +119,7 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 	if s.platform, err = startPlatform(platformSecret); err != nil {
 		return s, err
 	}
-	ports, err := freePorts(4)
+	ports, err := freePorts(3)
 	if err != nil {
 		return s, err
 	}

@@ -31,7 +31,7 @@ type Config struct {
 	SecretKey string
 	// APIBase is a Stripe-compatible server; empty means api.stripe.com.
 	APIBase string
-	// Timeout bounds one HTTP call (30 s when zero).
+	// Timeout bounds one HTTP call (DefaultTimeout when zero).
 	Timeout time.Duration
 	// MaxNetworkRetries is stripe-go's own retry count for network errors,
 	// 409s and 503s (safe: our idempotency key is on every retry).
@@ -46,11 +46,14 @@ type Client struct {
 	api *client.API
 }
 
+// DefaultTimeout bounds one HTTP call to Stripe unless Config says otherwise.
+const DefaultTimeout = 30 * time.Second
+
 // New builds a client for cfg.
 func New(cfg Config) *Client {
 	timeout := cfg.Timeout
 	if timeout == 0 {
-		timeout = 30 * time.Second
+		timeout = DefaultTimeout
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DisableKeepAlives = cfg.DisableKeepAlives
