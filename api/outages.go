@@ -106,7 +106,7 @@ func (s *Server) RemediateOutage(ctx context.Context, key *refundflow.APIKey, id
 	if err != nil {
 		return nil, err
 	}
-	if err := remediable(o); err != nil {
+	if err := Remediable(o); err != nil {
 		return nil, err
 	}
 	run, created, err := s.DB.StartRemediation(ctx, o, mode, key.ID)
@@ -124,9 +124,9 @@ func (s *Server) RemediateOutage(ctx context.Context, key *refundflow.APIKey, id
 	return o, nil
 }
 
-// remediable refuses an outage that is still going on or too short for
+// Remediable refuses an outage that is still going on or too short for
 // the policy's platform_outage rule.
-func remediable(o *refundflow.Outage) error {
+func Remediable(o *refundflow.Outage) error {
 	if o.EndedAt == nil {
 		return refundflow.Errorf(refundflow.ECONFLICT, "outage_not_ended", "outage %s has no ended_at: only an outage that is over can be remediated", o.ID)
 	}
@@ -258,28 +258,45 @@ func (s *Server) respondOutage(c *gin.Context, status int, o *refundflow.Outage)
 
 // DescribeOutage returns the outage with its remediation's progress.
 func (s *Server) DescribeOutage(ctx context.Context, o *refundflow.Outage) (*OutageStatus, error) {
-	out := &OutageStatus{
-		Outage:      *o,
-		Hours:       float64(int64(o.Hours(s.Now())*100)) / 100,
-		Remediation: RemediationStatus{Status: "not_started"},
-	}
-	run, err := s.DB.GetRemediation(ctx, o.ID)
-	switch {
-	case refundflow.ErrorKind(err) == refundflow.ENOTFOUND:
-		return out, nil
-	case err != nil:
-		return nil, err
-	}
-	prog, err := s.DB.GetRemediationProgress(ctx, o.ID)
+	out, err := s.DescribeOutages(ctx, []*refundflow.Outage{o})
 	if err != nil {
 		return nil, err
 	}
-	id := workflows.OutageWorkflowID(o.ID)
-	out.Remediation = RemediationStatus{
-		Mode: &run.Mode, Status: run.Status, Total: max(run.Total, prog.Opened), Done: prog.Done,
-		Refunded: prog.Refunded, Retained: prog.Retained, Failed: prog.Failed,
-		StartedAt: &run.StartedAt, FinishedAt: run.FinishedAt,
-		WorkflowID: id, TemporalUIURL: s.temporalUIURL(id),
+	return out[0], nil
+}
+
+// DescribeOutages is DescribeOutage for a list, in two queries (the
+// console's outages page).
+func (s *Server) DescribeOutages(ctx context.Context, list []*refundflow.Outage) ([]*OutageStatus, error) {
+	ids := make([]string, len(list))
+	for i, o := range list {
+		ids[i] = o.ID
+	}
+	runs, err := s.DB.RemediationsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	progress, err := s.DB.RemediationProgressOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*OutageStatus, len(list))
+	for i, o := range list {
+		st := &OutageStatus{
+			Outage:      *o,
+			Hours:       float64(int64(o.Hours(s.Now())*100)) / 100,
+			Remediation: RemediationStatus{Status: "not_started"},
+		}
+		if run := runs[o.ID]; run != nil {
+			prog, id := progress[o.ID], workflows.OutageWorkflowID(o.ID)
+			st.Remediation = RemediationStatus{
+				Mode: &run.Mode, Status: run.Status, Total: max(run.Total, prog.Opened), Done: prog.Done,
+				Refunded: prog.Refunded, Retained: prog.Retained, Failed: prog.Failed,
+				StartedAt: &run.StartedAt, FinishedAt: run.FinishedAt,
+				WorkflowID: id, TemporalUIURL: s.temporalUIURL(id),
+			}
+		}
+		out[i] = st
 	}
 	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -489,8 +488,7 @@ func (s *Server) caseSummary(rc *postgres.RefundCase) caseSummaryJSON {
 
 // temporalUIURL opens a workflow (its latest run) in the Temporal UI.
 func (s *Server) temporalUIURL(workflowID string) string {
-	return strings.TrimRight(s.Config.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.Config.TemporalNamespace) +
-		"/workflows/" + url.PathEscape(workflowID)
+	return workflows.UIURL(s.Config.TemporalUIURL, s.Config.TemporalNamespace, workflowID)
 }
 
 func nonNilSlice[T any](s []T) []T {

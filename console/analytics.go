@@ -140,14 +140,14 @@ func reasonRows(counts []postgres.ReasonCount) []reasonRow {
 		}
 		r := &rows[i]
 		r.Total += c.Cases
-		switch c.Status {
-		case refundflow.StatusRefunded:
+		switch {
+		case c.Status == refundflow.StatusRefunded:
 			r.Refunded += c.Cases
-		case refundflow.StatusRetained:
+		case c.Status == refundflow.StatusRetained:
 			r.Retained += c.Cases
-		case refundflow.StatusRejected:
+		case c.Status == refundflow.StatusRejected:
 			r.Rejected += c.Cases
-		case refundflow.StatusEvaluating, refundflow.StatusOffered, refundflow.StatusAwaitingApproval, refundflow.StatusRefunding:
+		case c.Status.Open():
 			r.Open += c.Cases
 		default:
 			r.Other += c.Cases

@@ -47,7 +47,7 @@ type Reports interface {
 	ReconciliationReport(ctx context.Context, runID string) (*api.ReconciliationReport, error)
 	CoursesReport(ctx context.Context) (*api.CoursesReport, error)
 	SLAReport(ctx context.Context, w api.ReportWindow) (*api.SLAReport, error)
-	DescribeOutage(ctx context.Context, o *refundflow.Outage) (*api.OutageStatus, error)
+	DescribeOutages(ctx context.Context, list []*refundflow.Outage) ([]*api.OutageStatus, error)
 }
 
 // Server serves the console.

@@ -27,7 +27,8 @@ type outagesPage struct {
 type outageRow struct {
 	*api.OutageStatus
 	Progress template.HTML
-	// CanStart: the remediation may be started (or resumed) from here.
+	// CanStart: the remediation may be started (or resumed) from here:
+	// the API would take it.
 	CanStart bool
 }
 
@@ -51,14 +52,14 @@ func (s *Server) outages(w http.ResponseWriter, r *http.Request, sess *session) 
 	lang := language(r)
 	q := r.URL.Query()
 	page := outagesPage{Flash: q.Get("done"), FlashID: q.Get("outage"), Error: q.Get("error")}
-	for _, o := range list {
-		st, err := s.Reports.DescribeOutage(ctx, o)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
+	described, err := s.Reports.DescribeOutages(ctx, list)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	for i, st := range described {
 		rem := st.Remediation
-		row := outageRow{OutageStatus: st, CanStart: o.EndedAt != nil &&
+		row := outageRow{OutageStatus: st, CanStart: api.Remediable(list[i]) == nil &&
 			(rem.Status == "not_started" || rem.Status == postgres.RemediationCanceled)}
 		if rem.Status != "not_started" {
 			row.Progress = remediationBar(lang, rem)

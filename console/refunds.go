@@ -127,7 +127,7 @@ func (s *Server) redirectAfterPost(w http.ResponseWriter, r *http.Request, page 
 
 // temporalUIURL opens a workflow (its latest run) in the Temporal UI.
 func (s *Server) temporalUIURL(workflowID string) string {
-	return strings.TrimRight(s.TemporalUIURL, "/") + "/namespaces/" + url.PathEscape(s.Namespace) + "/workflows/" + url.PathEscape(workflowID)
+	return workflows.UIURL(s.TemporalUIURL, s.Namespace, workflowID)
 }
 
 // parseAmount reads the amount field, which is in minor units (fen,

@@ -57,12 +57,9 @@ type nextDeadline struct {
 }
 
 func nextDue(t *postgres.Ticket) nextDeadline {
-	var n nextDeadline
+	n := nextDeadline{Paused: t.SLA.Paused}
 	for _, c := range t.SLA.Clocks {
-		switch {
-		case c.State == "paused":
-			n.Paused = true
-		case c.State == "running" && c.DueAt != nil && (n.DueAt == nil || c.DueAt.Before(*n.DueAt)):
+		if c.State == "running" && c.DueAt != nil && (n.DueAt == nil || c.DueAt.Before(*n.DueAt)) {
 			n.Target, n.DueAt = c.Target, c.DueAt
 		}
 	}

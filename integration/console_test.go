@@ -471,6 +471,8 @@ func TestAdminRemediatesAnOutageFromTheConsole(t *testing.T) {
 		{"id": "cdn-console", "product_ids": []string{"live-console"}, "reason": "CDN down in east China",
 			"started_at": ended.Add(-50 * time.Hour).Format(time.RFC3339), "ended_at": ended.Format(time.RFC3339)},
 		{"id": "api-ongoing", "product_ids": []string{}, "started_at": time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339)},
+		{"id": "blip", "product_ids": []string{"live-console"}, "reason": "a one-hour blip",
+			"started_at": ended.Add(-time.Hour).Format(time.RFC3339), "ended_at": ended.Format(time.RFC3339)},
 	} {
 		if code := s.do(admin, "POST", "/v1/outages", o, nil); code != http.StatusCreated {
 			t.Fatalf("declare outage: %d", code)
@@ -482,6 +484,11 @@ func TestAdminRemediatesAnOutageFromTheConsole(t *testing.T) {
 	b.visit(s, "/console/outages", "outages")
 	if b.count(`article[data-outage="api-ongoing"] form.remediate`) != 0 {
 		t.Fatal("an outage still going on offers a remediation")
+	}
+	// The API refuses an outage shorter than the policy's threshold, so
+	// the page does not offer it.
+	if b.count(`article[data-outage="blip"]`) != 1 || b.count(`article[data-outage="blip"] form.remediate`) != 0 {
+		t.Fatal("a one-hour outage is missing, or offers a remediation")
 	}
 	row := `article[data-outage="cdn-console"]`
 	b.run(

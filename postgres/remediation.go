@@ -116,14 +116,39 @@ func (db *DB) CompleteRemediation(ctx context.Context, outageID string, at time.
 
 // GetRemediationProgress counts a remediation's cases by where they stand.
 func (db *DB) GetRemediationProgress(ctx context.Context, outageID string) (RemediationProgress, error) {
-	row, err := db.q.RemediationProgress(ctx, outageID)
+	progress, err := db.RemediationProgressOf(ctx, []string{outageID})
+	return progress[outageID], err
+}
+
+// RemediationProgressOf is GetRemediationProgress for several outages in
+// one query, by outage id (an outage without cases has no entry).
+func (db *DB) RemediationProgressOf(ctx context.Context, outageIDs []string) (map[string]RemediationProgress, error) {
+	rows, err := db.q.RemediationProgress(ctx, outageIDs)
 	if err != nil {
-		return RemediationProgress{}, err
+		return nil, err
 	}
-	return RemediationProgress{
-		Opened: int(row.Opened), Done: int(row.Done), Refunded: int(row.Refunded),
-		Retained: int(row.Retained), Failed: int(row.Failed), Active: int(row.Active),
-	}, nil
+	out := make(map[string]RemediationProgress, len(rows))
+	for _, r := range rows {
+		out[r.OutageID] = RemediationProgress{
+			Opened: int(r.Opened), Done: int(r.Done), Refunded: int(r.Refunded),
+			Retained: int(r.Retained), Failed: int(r.Failed), Active: int(r.Active),
+		}
+	}
+	return out, nil
+}
+
+// RemediationsOf returns the remediation runs of the outages that have
+// one, by outage id, in one query.
+func (db *DB) RemediationsOf(ctx context.Context, outageIDs []string) (map[string]*RemediationRun, error) {
+	rows, err := db.q.ListRemediationRuns(ctx, outageIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*RemediationRun, len(rows))
+	for _, r := range rows {
+		out[r.OutageID] = runFromRow(r)
+	}
+	return out, nil
 }
 
 // OutageRefundID is the id of the case an outage's remediation opens for an

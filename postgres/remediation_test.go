@@ -140,3 +140,35 @@ func TestCanceledRemediationOpensNothingUntilResumed(t *testing.T) {
 		t.Fatalf("page after resume %+v: %v", page, err)
 	}
 }
+
+// The console lists many outages: their runs and progress are read for
+// all of them at once, each under its own outage, and an outage without a
+// remediation has neither.
+func TestRemediationsAndProgressOfSeveralOutagesAtOnce(t *testing.T) {
+	db, out := remediationDB(t)
+	ctx := context.Background()
+	ended := *out.EndedAt
+	quiet := &refundflow.Outage{ID: "out-quiet", StartedAt: ended.Add(-30 * time.Hour), EndedAt: &ended}
+	if err := db.CreateOutage(ctx, quiet); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.StartRemediation(ctx, out, postgres.RemediateRefund, "key_admin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.OpenOutageCases(ctx, out.ID, "", 2); err != nil {
+		t.Fatal(err)
+	}
+
+	ids := []string{out.ID, quiet.ID, "out-unknown"}
+	runs, err := db.RemediationsOf(ctx, ids)
+	if err != nil || len(runs) != 1 || runs[out.ID] == nil || runs[out.ID].Total != 5 || runs[out.ID].Mode != postgres.RemediateRefund {
+		t.Fatalf("runs %+v: %v", runs, err)
+	}
+	progress, err := db.RemediationProgressOf(ctx, ids)
+	if err != nil || len(progress) != 1 || progress[out.ID] != (postgres.RemediationProgress{Opened: 2, Active: 2}) {
+		t.Fatalf("progress %+v: %v", progress, err)
+	}
+	if one, err := db.GetRemediationProgress(ctx, quiet.ID); err != nil || one != (postgres.RemediationProgress{}) {
+		t.Fatalf("an outage without a remediation: %+v, %v", one, err)
+	}
+}

@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"net/url"
+	"strings"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
@@ -50,6 +53,11 @@ var (
 	SlaDeadlineKey     = temporal.NewSearchAttributeKeyTime("SlaDeadline")
 	TicketTierKey      = temporal.NewSearchAttributeKeyKeyword("TicketTier")
 )
+
+// UIURL is the address of a workflow in the Temporal UI served at base.
+func UIURL(base, namespace, workflowID string) string {
+	return strings.TrimRight(base, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" + url.PathEscape(workflowID)
+}
 
 // RefundStartAttributes are the search attributes a refund case's
 // workflow starts with (its status evaluating, level 1).

@@ -81,11 +81,13 @@ ON CONFLICT (outage_id, order_id) DO NOTHING;
 -- name: GetRemediationItem :one
 SELECT * FROM remediation_items WHERE outage_id = @outage_id AND order_id = @order_id;
 
--- name: RemediationProgress :one
--- Where the remediation's cases stand, from the read model. Active cases
--- are those the engine still works on before the money moves; cases waiting
--- for a learner or a person are not active.
+-- name: RemediationProgress :many
+-- Where the cases of the outages' remediations stand, from the read model,
+-- one row per outage that has opened any. Active cases are those the
+-- engine still works on before the money moves; cases waiting for a
+-- learner or a person are not active.
 SELECT
+    i.outage_id,
     count(*)::int AS opened,
     (count(*) FILTER (WHERE r.status NOT IN ('evaluating', 'offered', 'awaiting_approval', 'refunding')))::int AS done,
     (count(*) FILTER (WHERE r.status = 'refunded'))::int AS refunded,
@@ -93,7 +95,11 @@ SELECT
     (count(*) FILTER (WHERE r.status = 'failed'))::int AS failed,
     (count(*) FILTER (WHERE r.status IN ('evaluating', 'refunding')))::int AS active
 FROM remediation_items i JOIN refunds r ON r.id = i.refund_id
-WHERE i.outage_id = @outage_id;
+WHERE i.outage_id = ANY(@outage_ids::text[])
+GROUP BY i.outage_id;
+
+-- name: ListRemediationRuns :many
+SELECT * FROM remediation_runs WHERE outage_id = ANY(@outage_ids::text[]);
 
 -- name: DueRenewals :many
 -- Membership renewals still ahead whose reminder is due by @due_before and

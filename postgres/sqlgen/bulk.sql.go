@@ -703,6 +703,41 @@ func (q *Queries) ListCourseAnalytics(ctx context.Context) ([]ListCourseAnalytic
 	return items, nil
 }
 
+const listRemediationRuns = `-- name: ListRemediationRuns :many
+SELECT outage_id, mode, status, total, next_order_id, all_opened, started_by, started_at, updated_at, finished_at FROM remediation_runs WHERE outage_id = ANY($1::text[])
+`
+
+func (q *Queries) ListRemediationRuns(ctx context.Context, outageIds []string) ([]RemediationRun, error) {
+	rows, err := q.db.Query(ctx, listRemediationRuns, outageIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RemediationRun
+	for rows.Next() {
+		var i RemediationRun
+		if err := rows.Scan(
+			&i.OutageID,
+			&i.Mode,
+			&i.Status,
+			&i.Total,
+			&i.NextOrderID,
+			&i.AllOpened,
+			&i.StartedBy,
+			&i.StartedAt,
+			&i.UpdatedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listRenewalReminders = `-- name: ListRenewalReminders :many
 SELECT learner_id, product_id, renews_at, order_id, sent_at, created_at FROM renewal_reminders
 WHERE learner_id = $1 AND product_id = $2
@@ -834,8 +869,9 @@ func (q *Queries) RefundExists(ctx context.Context, id string) (bool, error) {
 	return exists, err
 }
 
-const remediationProgress = `-- name: RemediationProgress :one
+const remediationProgress = `-- name: RemediationProgress :many
 SELECT
+    i.outage_id,
     count(*)::int AS opened,
     (count(*) FILTER (WHERE r.status NOT IN ('evaluating', 'offered', 'awaiting_approval', 'refunding')))::int AS done,
     (count(*) FILTER (WHERE r.status = 'refunded'))::int AS refunded,
@@ -843,10 +879,12 @@ SELECT
     (count(*) FILTER (WHERE r.status = 'failed'))::int AS failed,
     (count(*) FILTER (WHERE r.status IN ('evaluating', 'refunding')))::int AS active
 FROM remediation_items i JOIN refunds r ON r.id = i.refund_id
-WHERE i.outage_id = $1
+WHERE i.outage_id = ANY($1::text[])
+GROUP BY i.outage_id
 `
 
 type RemediationProgressRow struct {
+	OutageID string
 	Opened   int32
 	Done     int32
 	Refunded int32
@@ -855,21 +893,36 @@ type RemediationProgressRow struct {
 	Active   int32
 }
 
-// Where the remediation's cases stand, from the read model. Active cases
-// are those the engine still works on before the money moves; cases waiting
-// for a learner or a person are not active.
-func (q *Queries) RemediationProgress(ctx context.Context, outageID string) (RemediationProgressRow, error) {
-	row := q.db.QueryRow(ctx, remediationProgress, outageID)
-	var i RemediationProgressRow
-	err := row.Scan(
-		&i.Opened,
-		&i.Done,
-		&i.Refunded,
-		&i.Retained,
-		&i.Failed,
-		&i.Active,
-	)
-	return i, err
+// Where the cases of the outages' remediations stand, from the read model,
+// one row per outage that has opened any. Active cases are those the
+// engine still works on before the money moves; cases waiting for a
+// learner or a person are not active.
+func (q *Queries) RemediationProgress(ctx context.Context, outageIds []string) ([]RemediationProgressRow, error) {
+	rows, err := q.db.Query(ctx, remediationProgress, outageIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RemediationProgressRow
+	for rows.Next() {
+		var i RemediationProgressRow
+		if err := rows.Scan(
+			&i.OutageID,
+			&i.Opened,
+			&i.Done,
+			&i.Refunded,
+			&i.Retained,
+			&i.Failed,
+			&i.Active,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const resumeRemediationRun = `-- name: ResumeRemediationRun :one
