@@ -346,6 +346,7 @@ var catalog = map[string][2]string{ // en, zh-CN
 	"event_offer_expired":               {"offer expired", "挽留方案已过期"},
 	"event_payment_requested":           {"refund sent to Stripe", "已向 Stripe 发起退款"},
 	"event_payment_pending":             {"Stripe refund pending", "Stripe 退款处理中"},
+	"event_payment_retried":             {"Stripe refund retried with a new key", "已用新的幂等键重新发起 Stripe 退款"},
 	"event_payment_failed":              {"Stripe refund failed", "Stripe 退款失败"},
 	"event_refunded":                    {"refunded", "退款成功"},
 	"event_refund_failed_after_success": {"refund failed after success", "退款成功后又失败"},

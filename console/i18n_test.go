@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/sla"
 )
@@ -90,7 +92,38 @@ func TestEveryCodeOnThePagesHasWords(t *testing.T) {
 	for _, a := range accountOrder {
 		codes = append(codes, "account_"+a)
 	}
-	codes = append(codes, "priority_"+string(sla.Normal), "priority_"+string(sla.Urgent),
+	for _, a := range []refundflow.MessageAuthor{refundflow.AuthorAgent, refundflow.AuthorCustomer} {
+		codes = append(codes, "author_"+string(a))
+	}
+	for _, f := range []string{activities.FlagRefundRate, activities.FlagReasonShare} {
+		codes = append(codes, "flag_"+f)
+	}
+	for _, k := range []string{"adoption_refused", "amount_mismatch", "manual_refund_adopted", "manual_refund_pending",
+		"manual_refund_unmatched", "missing_in_ledger", "missing_in_stripe"} {
+		codes = append(codes, "finding_"+k)
+	}
+	// Every timeline event the workflows and the read model write.
+	event := regexp.MustCompile(`(?i)\bevent: +"([a-z_]+)"`)
+	for _, dir := range []string{"../workflows", "../postgres"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no sources in %s: %v", dir, err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range event.FindAllStringSubmatch(string(src), -1) {
+				codes = append(codes, "event_"+m[1])
+			}
+		}
+	}
+	codes = append(codes, "approval_approve", "approval_reject", "run_running", "run_finished", "trigger_manual", "trigger_schedule",
+		"priority_"+string(sla.Normal), "priority_"+string(sla.Urgent),
 		"remediation_not_started", "remediation_running", "remediation_completed", "remediation_canceled",
 		"mode_refund", "mode_offer", "clock_running", "clock_paused", "clock_met")
 	for _, key := range codes {
