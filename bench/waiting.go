@@ -5,14 +5,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/internal/proc"
 )
 
 // waiting opens cfg.WaitingCases cases that need a person's approval (a
@@ -35,7 +34,7 @@ func (e *env) waiting(ctx context.Context, cfg Config) (Waiting, error) {
 	if err != nil {
 		return Waiting{}, err
 	}
-	defer w.stop()
+	defer w.Stop(workerGrace)
 
 	var peak float64
 	began, sampled := time.Now(), time.Time{}
@@ -56,9 +55,9 @@ func (e *env) waiting(ctx context.Context, cfg Config) (Waiting, error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Since(sampled) >= time.Second {
-			rss, _, err := w.memory()
+			rss, _, err := memory(w.Pid())
 			if err != nil {
-				return Waiting{}, fmt.Errorf("worker process: %w (log in %s)", err, w.log)
+				return Waiting{}, fmt.Errorf("worker process: %w (log in %s)", err, w.LogPath)
 			}
 			peak, sampled = max(peak, rss), time.Now()
 		}
@@ -70,7 +69,7 @@ func (e *env) waiting(ctx context.Context, cfg Config) (Waiting, error) {
 	// The last cases' notices to approvers are still going out: the
 	// worker's memory is read once they are done.
 	time.Sleep(5 * time.Second)
-	rss, hwm, err := w.memory()
+	rss, hwm, err := memory(w.Pid())
 	if err != nil {
 		return Waiting{}, err
 	}
@@ -80,60 +79,36 @@ func (e *env) waiting(ctx context.Context, cfg Config) (Waiting, error) {
 	}, nil
 }
 
-// workerProcess is `refundflow worker` running against the bench's parts.
-type workerProcess struct {
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func (e *env) startWorkerProcess(ctx context.Context) (*workerProcess, error) {
+// startWorkerProcess starts `refundflow worker` against the bench's parts
+// and waits until its workers run.
+func (e *env) startWorkerProcess(ctx context.Context) (*proc.Process, error) {
 	c := e.appCfg
-	logPath := filepath.Join(e.dir, "worker.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
+	w := &proc.Process{
+		Name: "refundflow worker", Path: e.cfg.RefundflowBin, Args: []string{"worker"}, LogPath: filepath.Join(e.dir, "worker.log"),
+		Env: append(config.WithoutOwn(os.Environ()),
+			"DATABASE_URL="+c.DatabaseURL, "TEMPORAL_ADDRESS="+c.TemporalAddress, "TEMPORAL_NAMESPACE="+c.TemporalNamespace,
+			"STRIPE_SECRET_KEY="+c.StripeSecretKey, "STRIPE_API_BASE="+c.StripeAPIBase,
+			"STRIPE_RATE_PER_SECOND="+strconv.FormatFloat(c.StripeRatePerSecond, 'f', -1, 64),
+			"PLATFORM_WEBHOOK_URL="+c.PlatformWebhookURL, "PLATFORM_WEBHOOK_SECRET="+c.PlatformWebhookSecret,
+			"REFUNDFLOW_OFFER_WINDOW="+c.OfferWindow.String(), "REFUNDFLOW_APPROVAL_SLA="+c.ApprovalSLA.String(),
+		),
+	}
+	if err := w.Start(); err != nil {
 		return nil, err
 	}
-	defer logFile.Close()
-	cmd := exec.Command(e.cfg.RefundflowBin, "worker")
-	cmd.Env = append(config.WithoutOwn(os.Environ()),
-		"DATABASE_URL="+c.DatabaseURL, "TEMPORAL_ADDRESS="+c.TemporalAddress, "TEMPORAL_NAMESPACE="+c.TemporalNamespace,
-		"STRIPE_SECRET_KEY="+c.StripeSecretKey, "STRIPE_API_BASE="+c.StripeAPIBase,
-		"STRIPE_RATE_PER_SECOND="+strconv.FormatFloat(c.StripeRatePerSecond, 'f', -1, 64),
-		"PLATFORM_WEBHOOK_URL="+c.PlatformWebhookURL, "PLATFORM_WEBHOOK_SECRET="+c.PlatformWebhookSecret,
-		"REFUNDFLOW_OFFER_WINDOW="+c.OfferWindow.String(), "REFUNDFLOW_APPROVAL_SLA="+c.ApprovalSLA.String(),
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s worker: %w", e.cfg.RefundflowBin, err)
+	if err := w.WaitForLine(ctx, "workers started", time.Minute); err != nil {
+		w.Stop(workerGrace)
+		return nil, err
 	}
-	w := &workerProcess{cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(w.done) }()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		b, _ := os.ReadFile(logPath)
-		if strings.Contains(string(b), "workers started") {
-			return w, nil
-		}
-		select {
-		case <-w.done:
-			return nil, fmt.Errorf("refundflow worker exited: %s", b)
-		case <-ctx.Done():
-			w.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			w.stop()
-			return nil, fmt.Errorf("refundflow worker did not start within a minute (log in %s)", logPath)
-		}
-	}
+	return w, nil
 }
 
+// workerGrace is how long the worker has to stop before it is killed.
+const workerGrace = 30 * time.Second
+
 // memory is the process's resident set and its high-water mark, in MiB.
-func (w *workerProcess) memory() (rss, hwm float64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", w.cmd.Process.Pid))
+func memory(pid int) (rss, hwm float64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -155,18 +130,7 @@ func (w *workerProcess) memory() (rss, hwm float64, err error) {
 		}
 	}
 	if rss == 0 {
-		return 0, 0, fmt.Errorf("no VmRSS for pid %d", w.cmd.Process.Pid)
+		return 0, 0, fmt.Errorf("no VmRSS for pid %d", pid)
 	}
 	return rss, hwm, s.Err()
-}
-
-// stop asks the worker to stop (SIGTERM) and kills it after 30 seconds.
-func (w *workerProcess) stop() {
-	_ = w.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-w.done:
-	case <-time.After(30 * time.Second):
-		_ = w.cmd.Process.Kill()
-		<-w.done
-	}
 }

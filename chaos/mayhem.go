@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/refundflow/refundflow/internal/proc"
 	"github.com/refundflow/refundflow/stripefake"
 )
 
@@ -100,7 +101,7 @@ func (m *mayhem) schedule(window time.Duration) []event {
 		down := 500*time.Millisecond + time.Duration(m.rng.Int64N(int64(2500*time.Millisecond)))
 		if i%2 == 0 {
 			w := m.s.workers[m.rng.IntN(len(m.s.workers))]
-			evs = append(evs, event{at: at(), name: "kill -9 " + w.name, do: m.counted(
+			evs = append(evs, event{at: at(), name: "kill -9 " + w.Name, do: m.counted(
 				func(ctx context.Context) error { return m.kill(ctx, down, w) },
 				func(t *tally) { t.Kills++ })})
 		} else {
@@ -183,17 +184,17 @@ func (m *mayhem) note(what string, err error) {
 
 // kill kills workers with SIGKILL and starts them again after down.
 // Kills take turns, so that a worker is never started twice.
-func (m *mayhem) kill(ctx context.Context, down time.Duration, ws ...*process) error {
+func (m *mayhem) kill(ctx context.Context, down time.Duration, ws ...*proc.Process) error {
 	m.killing.Lock()
 	defer m.killing.Unlock()
 	for _, w := range ws {
-		if err := w.kill(); err != nil {
+		if err := w.Kill(); err != nil {
 			return err
 		}
 	}
 	m.pause(ctx, down)
 	for _, w := range ws {
-		if err := w.start(); err != nil {
+		if err := w.Start(); err != nil {
 			return err
 		}
 	}

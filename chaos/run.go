@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/refundflow/refundflow/internal/proc"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
@@ -152,7 +153,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	report.Kills, report.PostgresRestarts, report.StripeFaults = done.Kills, done.PostgresRestarts, done.StripeFaults
 	report.WebhooksReplayed = done.WebhooksReplayed + replayed
 	for _, w := range st.workers {
-		report.WorkerStarts += w.starts
+		report.WorkerStarts += w.Starts()
 	}
 	report.FaultsApplied = ev.stripe.Counters.FaultsInjected
 	report.RateLimited = ev.stripe.Counters.RateLimited
@@ -326,7 +327,7 @@ func diagnose(ctx context.Context, st *stack, tc client.Client, ev evidence, vs 
 func coping(st *stack, ev evidence) []string {
 	adopted := 0
 	for _, w := range st.workers {
-		if b, err := os.ReadFile(w.logPath); err == nil {
+		if b, err := os.ReadFile(w.LogPath); err == nil {
 			adopted += strings.Count(string(b), "adopted an existing Stripe refund")
 		}
 	}
@@ -365,8 +366,8 @@ func describeStripe(s stripefake.Snapshot) []string {
 
 func processLines(st *stack) []string {
 	var lines []string
-	for _, p := range append([]*process{st.temporal, st.stripe, st.apiProc}, st.workers...) {
-		lines = append(lines, fmt.Sprintf("%-12s started %d times, log %s", p.name, p.starts, p.logPath))
+	for _, p := range append([]*proc.Process{st.temporal, st.stripe, st.apiProc}, st.workers...) {
+		lines = append(lines, fmt.Sprintf("%-12s started %d times, log %s", p.Name, p.Starts(), p.LogPath))
 	}
 	lines = append(lines, "postgres     "+st.pg.Dir)
 	return lines

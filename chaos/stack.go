@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/internal/proc"
 	"github.com/refundflow/refundflow/pgcluster"
 )
 
@@ -81,10 +83,10 @@ type stack struct {
 	pg              *pgcluster.Cluster
 	dbURL           string
 	temporalAddress string
-	temporal        *process
-	stripe          *process
-	apiProc         *process
-	workers         []*process
+	temporal        *proc.Process
+	stripe          *proc.Process
+	apiProc         *proc.Process
+	workers         []*proc.Process
 	env             []string
 
 	api      *api
@@ -119,17 +121,33 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 	if s.platform, err = startPlatform(platformSecret); err != nil {
 		return s, err
 	}
-	ports, err := freePorts(3)
+	// Temporal first: its services take free ports of their own as it
+	// starts, so the API's and the fake Stripe's are chosen once it is up.
+	ports, err := freePorts(1)
 	if err != nil {
 		return s, err
 	}
 	temporalAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
 	s.temporalAddress = temporalAddr
-	apiAddr := "127.0.0.1:" + strconv.Itoa(ports[1])
-	stripeAddr := "127.0.0.1:" + strconv.Itoa(ports[2])
+	base := config.WithoutOwn(os.Environ())
+	s.temporal = &proc.Process{Name: "temporal", Path: bins.temporal, Env: base, LogPath: filepath.Join(dir, "temporal.log"),
+		Args: []string{"-address", temporalAddr, "-db", filepath.Join(dir, "temporal", "temporal.db")}}
+	if err := s.temporal.Start(); err != nil {
+		return s, err
+	}
+	if err := s.temporal.WaitForLine(ctx, "temporal ready", 2*time.Minute); err != nil {
+		return s, err
+	}
+	logf("temporal server up on %s", temporalAddr)
+
+	if ports, err = freePorts(2); err != nil {
+		return s, err
+	}
+	apiAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	stripeAddr := "127.0.0.1:" + strconv.Itoa(ports[1])
 
 	// Configuration is SPEC 2's environment and nothing else.
-	s.env = append(config.WithoutOwn(os.Environ()),
+	s.env = append(slices.Clip(base),
 		"DATABASE_URL="+s.dbURL,
 		"TEMPORAL_ADDRESS="+temporalAddr,
 		"TEMPORAL_NAMESPACE=default",
@@ -153,30 +171,21 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 		keys[k.holder] = strings.TrimSpace(out)
 	}
 
-	s.temporal = s.process("temporal", bins.temporal, "-address", temporalAddr, "-db", filepath.Join(dir, "temporal", "temporal.db"))
-	if err := s.temporal.start(); err != nil {
-		return s, err
-	}
-	if err := s.temporal.waitForLine(ctx, "temporal ready", 2*time.Minute); err != nil {
-		return s, err
-	}
-	logf("temporal server up on %s", temporalAddr)
-
 	// Stripe's limit in test mode is 25 requests per second per endpoint;
 	// the product holds itself to STRIPE_RATE_PER_SECOND below that.
 	s.stripe = s.process("stripefake", bins.stripefake, "-addr", stripeAddr, "-rate", "25", "-api-key", "sk_test_chaos",
 		"-webhook-url", "http://"+apiAddr+"/v1/webhooks/stripe", "-webhook-secret", webhookSecret,
 		"-seed", strconv.FormatUint(cfg.Seed, 10))
-	if err := s.stripe.start(); err != nil {
+	if err := s.stripe.Start(); err != nil {
 		return s, err
 	}
-	if err := s.stripe.waitForLine(ctx, "stripefake listening", time.Minute); err != nil {
+	if err := s.stripe.WaitForLine(ctx, "stripefake listening", time.Minute); err != nil {
 		return s, err
 	}
 	s.fake = &fake{newHTTPJSON("http://" + stripeAddr)}
 
 	s.apiProc = s.process("api", bins.refundflow, "api")
-	if err := s.apiProc.start(); err != nil {
+	if err := s.apiProc.Start(); err != nil {
 		return s, err
 	}
 	s.api = &api{httpJSON: newHTTPJSON("http://" + apiAddr), keys: keys}
@@ -187,13 +196,13 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 
 	for i := range cfg.Workers {
 		w := s.process("worker-"+strconv.Itoa(i+1), bins.refundflow, "worker")
-		if err := w.start(); err != nil {
+		if err := w.Start(); err != nil {
 			return s, err
 		}
 		s.workers = append(s.workers, w)
 	}
 	for _, w := range s.workers {
-		if err := w.waitForLine(ctx, "workers started", 2*time.Minute); err != nil {
+		if err := w.WaitForLine(ctx, "workers started", 2*time.Minute); err != nil {
 			return s, err
 		}
 	}
@@ -201,8 +210,8 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 	return s, nil
 }
 
-func (s *stack) process(name, path string, args ...string) *process {
-	return &process{name: name, path: path, args: args, env: s.env, logPath: filepath.Join(s.dir, name+".log")}
+func (s *stack) process(name, path string, args ...string) *proc.Process {
+	return &proc.Process{Name: name, Path: path, Args: args, Env: s.env, LogPath: filepath.Join(s.dir, name+".log")}
 }
 
 // startPostgres runs a durable cluster of the run's own: it is restarted
@@ -232,8 +241,8 @@ func (s *stack) waitReady(ctx context.Context, limit time.Duration) error {
 		if status == http.StatusOK {
 			return nil
 		}
-		if !s.apiProc.running() {
-			return fmt.Errorf("the api exited; see %s", s.apiProc.logPath)
+		if !s.apiProc.Running() {
+			return fmt.Errorf("the api exited; see %s", s.apiProc.LogPath)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the api was not ready within %s: %v", limit, err)
@@ -249,11 +258,11 @@ func (s *stack) waitReady(ctx context.Context, limit time.Duration) error {
 // stop ends every process, workers first, and PostgreSQL last.
 func (s *stack) stop() {
 	for _, w := range s.workers {
-		w.stop(15 * time.Second)
+		w.Stop(15 * time.Second)
 	}
-	for _, p := range []*process{s.apiProc, s.stripe, s.temporal} {
+	for _, p := range []*proc.Process{s.apiProc, s.stripe, s.temporal} {
 		if p != nil {
-			p.stop(15 * time.Second)
+			p.Stop(15 * time.Second)
 		}
 	}
 	if s.platform != nil {

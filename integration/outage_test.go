@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,11 +17,6 @@ import (
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/stripefake"
-)
-
-var (
-	benchOrders = flag.Int("bench-remediation-orders", 400, "orders BenchmarkRemediationThroughput remediates per run")
-	benchRate   = flag.Float64("bench-remediation-stripe-rate", 10, "STRIPE_RATE_PER_SECOND of BenchmarkRemediationThroughput")
 )
 
 // rig is the product (API and worker) whose worker can be stopped and
@@ -233,31 +227,6 @@ func TestRemediationRefundsEveryLearnerOnceAcrossAWorkerRestart(t *testing.T) {
 		t.Fatalf("Stripe answered 429 %d times", n)
 	}
 	t.Logf("%d cases in %s: %.1f refunds/s", orders, took.Round(time.Second), float64(orders)/took.Seconds())
-}
-
-// BenchmarkRemediationThroughput remediates an outage over
-// -bench-remediation-orders orders with STRIPE_RATE_PER_SECOND at
-// -bench-remediation-stripe-rate and reports the refunds per second it
-// reached, as a fraction of that rate (SPEC 7: at least 0.9 with no 429).
-func BenchmarkRemediationThroughput(b *testing.B) {
-	r := newRig(b, *benchRate)
-	for i := range b.N {
-		b.StopTimer()
-		course, outage := fmt.Sprintf("bench-%d", i), fmt.Sprintf("bench-out-%d", i)
-		r.liveCourse(course, *benchOrders)
-		r.declare(outage, course)
-		before := r.world.Stripe.Snapshot().Counters.RateLimited
-		b.StartTimer()
-		began := time.Now()
-		if code := r.call("POST", "/v1/outages/"+outage+"/remediate", map[string]any{"mode": "refund"}, nil); code != http.StatusAccepted {
-			b.Fatalf("remediate: %d", code)
-		}
-		done := r.awaitRemediation(outage, time.Hour, func(o outageBody) bool { return o.Remediation.Status != "running" })
-		perSecond := float64(done.Remediation.Refunded) / time.Since(began).Seconds()
-		b.ReportMetric(perSecond, "refunds/s")
-		b.ReportMetric(perSecond/r.rate, "of-stripe-rate")
-		b.ReportMetric(float64(r.world.Stripe.Snapshot().Counters.RateLimited-before), "stripe-429s")
-	}
 }
 
 // In offer mode each affected learner is first offered more days of
