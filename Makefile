@@ -6,11 +6,16 @@ export GOTOOLCHAIN := local
 .PHONY: dev test fuzz build generate vet bench chaos
 
 ## dev: the whole product on embedded defaults (PostgreSQL, Temporal + UI, stripe-mock), in the foreground
-dev: bin/stripe-mock
+dev:
+	@scripts/deps dev
+	@$(MAKE) --no-print-directory bin/stripe-mock
 	$(GO) run ./cmd/refundflow-dev
 
-## test: every test, against a throwaway PostgreSQL and in-process Temporal servers, then a short fuzz run
-test: vet
+## test: every test, against a throwaway PostgreSQL and in-process Temporal servers, then a short fuzz run.
+## scripts/deps first brings the machine up to what the tests need (as root it installs the Debian packages).
+test:
+	@scripts/deps test
+	@$(MAKE) --no-print-directory vet
 	$(GO) run ./cmd/withpg -- sh -c '$(GO) test -count=1 -timeout 20m ./... && $(MAKE) --no-print-directory fuzz'
 
 # Each target runs for a number of executions (about 10 s here), not for a

@@ -43,7 +43,7 @@ func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Fatal("the browser tests need Debian's Chromium: apt-get install chromium (.ci/run installs it)")
+		t.Fatal("the browser tests need Debian's Chromium: apt-get install chromium (make test installs it as root: scripts/deps test)")
 	}
 	// Chromium may still be writing its profile for a moment after it is
 	// told to quit, so the profile is removed by hand, not by t.TempDir.
