@@ -39,7 +39,8 @@ type APIKey struct {
 	Name string `json:"name"`
 	Role Role   `json:"role"`
 	// ApprovalLimits caps what the key may approve alone, in minor units per
-	// currency; "*" applies to any currency. Empty means no limit of its own.
+	// currency; "*" applies to any currency. Empty means no limit of its
+	// own; a currency it does not name has limit 0.
 	ApprovalLimits map[money.Currency]int64 `json:"approval_limits,omitempty"`
 	CreatedAt      time.Time                `json:"created_at"`
 	RevokedAt      *time.Time               `json:"revoked_at,omitempty"`
@@ -50,13 +51,20 @@ type APIKey struct {
 const AnyCurrency money.Currency = "*"
 
 // ApprovalLimit returns the most this key may approve alone in currency c,
-// and false when it has no limit.
+// and false when it has no limit of its own (no limits at all). A key
+// with limits that name neither c nor AnyCurrency may approve nothing in
+// c alone: limit 0, a second approver must agree.
 func (k *APIKey) ApprovalLimit(c money.Currency) (int64, bool) {
+	if len(k.ApprovalLimits) == 0 {
+		return 0, false
+	}
 	if v, ok := k.ApprovalLimits[c]; ok {
 		return v, true
 	}
-	v, ok := k.ApprovalLimits[AnyCurrency]
-	return v, ok
+	if v, ok := k.ApprovalLimits[AnyCurrency]; ok {
+		return v, true
+	}
+	return 0, true
 }
 
 const keyPrefix = "rfk_"

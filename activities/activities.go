@@ -1,11 +1,17 @@
 // Package activities does refundflow's I/O for the workflows: reading and
-// writing the PostgreSQL read model, calling Stripe, sending email and
-// platform webhooks. Activities are methods on Activities, whose
-// dependencies are built once in cmd; every activity is idempotent, because
-// Temporal may run it more than once.
+// writing the PostgreSQL read model, calling Stripe, starting the
+// workflows a step opens. A step's messages are rendered here and written
+// with the step (the outbox, delivered by package outbox). Activities are
+// methods on Activities, whose dependencies are built once in cmd; every
+// activity is idempotent, because Temporal may run it more than once.
+//
+// The workflows run the database work as local activities, in their own
+// workflow task; only the Stripe calls run as regular activities, on the
+// rate-limited payments queue.
 package activities
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -13,7 +19,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
 )
@@ -22,13 +27,51 @@ import (
 type Activities struct {
 	DB     *postgres.DB
 	Stripe *payments.Client
-	// Mailer sends email; nil keeps every email in the sink table (dev).
-	Mailer notify.Mailer
-	// Webhooks signs and sends platform webhooks; nil records them only.
-	Webhooks *notify.WebhookSender
-	Logger   *slog.Logger
+	// Start starts the workflows that activities open: the cases of an
+	// outage remediation, the ticket of an appeal or a course review.
+	Start  Starter
+	Logger *slog.Logger
 	// Now is the clock for what activities stamp themselves.
 	Now func() time.Time
+}
+
+// Starter starts refundflow's own workflows by their business ids; starting
+// one that exists already is not an error (the workflow id is the case's
+// or the ticket's). Package workflows implements it over the Temporal
+// client, where the workflows' names and options live.
+type Starter interface {
+	StartRefund(ctx context.Context, c RefundStart) error
+	StartTicket(ctx context.Context, t TicketStart) error
+}
+
+// RefundStart names a refund case whose workflow an activity starts.
+type RefundStart struct {
+	RefundID    string
+	OrderID     string
+	ProductID   string
+	Currency    string
+	Reason      string
+	SubmittedBy string
+	// SkipRetention: the learner opted out of retention offers.
+	SkipRetention bool
+	// The case's windows, from the configuration when it was opened.
+	OfferWindow time.Duration
+	ApprovalSLA time.Duration
+	// ExtensionOffer: an outage remediation in offer mode opened the case.
+	ExtensionOffer bool
+}
+
+// TicketStart names a ticket whose row is written and whose workflow an
+// activity starts.
+type TicketStart struct {
+	TicketID string
+	Tier     string
+	Level    int
+	OrderID  string
+	CourseID string
+	// Acknowledged: the learner (or the team) knows already; the ticket
+	// sends no ticket_received.
+	Acknowledged bool
 }
 
 func (a *Activities) now() time.Time {

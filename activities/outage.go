@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/offers"
-	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/policy"
 )
 
 // OpenOutageCasesInput asks for the next page of an outage's cases.
@@ -16,37 +18,85 @@ type OpenOutageCasesInput struct {
 	// After is the order id the page starts after ("" for the first page).
 	After string
 	Limit int
+	// The cases' workflows: who asked for them (their requester, who
+	// therefore cannot approve them), their windows, and whether they
+	// offer an extension first (offer mode).
+	SubmittedBy    string
+	OfferWindow    time.Duration
+	ApprovalSLA    time.Duration
+	ExtensionOffer bool
+}
+
+// OutagePageResult says where the next page starts.
+type OutagePageResult struct {
+	// Started counts the cases whose workflows this page started (the
+	// learners' own open cases stand for themselves).
+	Started int
+	Next    string
+	Last    bool
+	// Canceled: the remediation was canceled; nothing was opened.
+	Canceled bool
 }
 
 // OpenOutageCases opens the refund cases (reason technical_failure) of the
-// next page of orders an outage affected, in the read model, and returns
-// them for the remediation workflow to start. A case's id follows from the
-// outage and the order, and the page is opened in one transaction, so a
-// retry returns the same cases and never opens a second one for an order.
-func (a *Activities) OpenOutageCases(ctx context.Context, in OpenOutageCasesInput) (postgres.OutagePage, error) {
+// next page of orders an outage affected, starts each case's workflow, and
+// records that the page is started, so that a resumed remediation goes on
+// after it. A case's id follows from the outage and the order, and the
+// page is opened in one transaction, so a retry returns the same cases and
+// never opens a second one for an order; starting a case's workflow again
+// finds the one that runs.
+//
+// The cases are started from here, not as child workflows: one workflow
+// start each (a child costs two actions), independent of the remediation,
+// which may end or continue as new while they run.
+func (a *Activities) OpenOutageCases(ctx context.Context, in OpenOutageCasesInput) (OutagePageResult, error) {
 	page, err := a.DB.OpenOutageCases(ctx, in.OutageID, in.After, in.Limit)
 	if err != nil {
-		return postgres.OutagePage{}, refusal(err)
+		return OutagePageResult{}, refusal(err)
 	}
-	return page, nil
+	if page.Canceled {
+		return OutagePageResult{Canceled: true}, nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(startConcurrency)
+	started := 0
+	for _, c := range page.Cases {
+		if c.Adopted {
+			continue // the learner's own case, with its own workflow
+		}
+		started++
+		g.Go(func() error {
+			return a.Start.StartRefund(gctx, RefundStart{
+				RefundID: c.RefundID, OrderID: c.OrderID, ProductID: c.ProductID, Currency: c.Currency,
+				Reason: string(policy.ReasonTechnicalFailure), SubmittedBy: in.SubmittedBy,
+				OfferWindow: in.OfferWindow, ApprovalSLA: in.ApprovalSLA, ExtensionOffer: in.ExtensionOffer,
+			})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return OutagePageResult{}, fmt.Errorf("start the cases of outage %s after %q: %w", in.OutageID, in.After, err)
+	}
+	if err := a.DB.RemediationPageStarted(ctx, in.OutageID, page.Next, page.Last); err != nil {
+		return OutagePageResult{}, err
+	}
+	return OutagePageResult{Started: started, Next: page.Next, Last: page.Last}, nil
 }
 
-// RemediationPageInput says how far a remediation has started cases.
-type RemediationPageInput struct {
-	OutageID string
-	Next     string
-	Last     bool
-}
-
-// RemediationPageStarted records that every case of the pages up to Next
-// has its workflow, so that a resumed remediation starts after them.
-func (a *Activities) RemediationPageStarted(ctx context.Context, in RemediationPageInput) error {
-	return a.DB.RemediationPageStarted(ctx, in.OutageID, in.Next, in.Last)
-}
+// startConcurrency is how many case workflows a page starts at once.
+const startConcurrency = 16
 
 // RemediationProgress counts an outage's cases by where they stand.
-func (a *Activities) RemediationProgress(ctx context.Context, outageID string) (postgres.RemediationProgress, error) {
-	return a.DB.GetRemediationProgress(ctx, outageID)
+type RemediationProgress struct {
+	Opened, Done int
+	// Active counts cases the engine still works on before the money
+	// moves; cases waiting for a learner or an approver are not active.
+	Active int
+}
+
+// GetRemediationProgress counts an outage's cases by where they stand.
+func (a *Activities) GetRemediationProgress(ctx context.Context, outageID string) (RemediationProgress, error) {
+	p, err := a.DB.GetRemediationProgress(ctx, outageID)
+	return RemediationProgress{Opened: p.Opened, Done: p.Done, Active: p.Active}, err
 }
 
 // CompleteRemediationInput ends a remediation whose cases have all ended.
@@ -59,15 +109,6 @@ type CompleteRemediationInput struct {
 // it was (false: it was canceled meanwhile).
 func (a *Activities) CompleteRemediation(ctx context.Context, in CompleteRemediationInput) (bool, error) {
 	return a.DB.CompleteRemediation(ctx, in.OutageID, in.At)
-}
-
-// MakeExtensionOffer makes the one offer of an outage remediation in offer
-// mode — more days of access instead of the refund — and records it.
-// Running it again records nothing new.
-func (a *Activities) MakeExtensionOffer(ctx context.Context, in MakeOffersInput) ([]refundflow.Offer, error) {
-	return a.recordOffers(ctx, in.RefundID, func(_ *postgres.RefundCase, order *refundflow.Order, product *refundflow.Product) ([]refundflow.Offer, error) {
-		return []refundflow.Offer{extensionOffer(product.Type, order.Locale, in.ExpiresAt)}, nil
-	})
 }
 
 // extensionOffer says, in the learner's language, that the platform failed

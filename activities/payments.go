@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -9,29 +10,225 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/payments"
-	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 )
 
-// ReserveInput holds a case's amount before Stripe is called.
-type ReserveInput struct {
+// PaymentInput asks for attempt Attempt of a case's refund through Stripe.
+type PaymentInput struct {
 	RefundID string
 	Attempt  int
 	Amount   int64
+	// Case is the case as it stands when the money is asked for. Step Seq
+	// records the request, step Seq+1 how it went.
+	Case refund.Snapshot
+	Seq  int
+	At   time.Time
 }
 
-// ReservePayment persists the attempt and its idempotency key and holds the
-// amount as in flight (refunds task queue: no Stripe call here).
-func (a *Activities) ReservePayment(ctx context.Context, in ReserveInput) (*postgres.PaymentAttempt, error) {
-	att, err := a.DB.ReservePayment(ctx, in.RefundID, in.Attempt, in.Amount)
-	if err != nil {
-		return nil, refusal(err)
+// PaymentResult is what the attempt came to (refund.PaymentSucceeded,
+// PaymentPending, PaymentFailed, PaymentKeySpent) and the step that
+// recorded it: the workflow carries on from that step's snapshot.
+type PaymentResult struct {
+	Outcome string
+	Step    refund.Step
+	// Refund is Stripe's refund, when it made one: a pending one is
+	// settled from it once Stripe says how it ended.
+	Refund StripeRefund
+}
+
+// StripeRefund is what the workflow keeps of a Stripe refund.
+type StripeRefund struct {
+	ID            string
+	Status        string
+	FailureReason string
+	Amount        int64
+	Created       time.Time
+	// What the ledger needs: the creator's share pulled back, the
+	// application fee returned so far, Stripe's fee on the charge.
+	TransferReversal       int64
+	ApplicationFeeRefunded int64
+	ChargeFee              int64
+}
+
+func stripeRefundOf(r payments.Refund) StripeRefund {
+	return StripeRefund{
+		ID: r.ID, Status: r.Status, FailureReason: r.FailureReason, Amount: r.Amount, Created: r.Created,
+		TransferReversal: r.TransferReversalAmount, ApplicationFeeRefunded: r.ApplicationFeeRefunded, ChargeFee: r.ChargeFee,
 	}
-	return att, nil
 }
 
-// CreateStripeRefund makes the Stripe refund of a reserved attempt. It runs
-// only on the rate-limited payments task queue.
+// Terminal reports whether Stripe will not change the refund's status any
+// more (a succeeded refund can still fail later; a webhook says so).
+func (r StripeRefund) Terminal() bool { return refund.Final(r.Status) }
+
+// Settlement is where an attempt that made r ends.
+func (r StripeRefund) Settlement(refundID string, attempt int) refund.Settlement {
+	return refund.Settlement{
+		RefundID: refundID, Attempt: attempt, Status: r.Status, ProviderRefundID: r.ID, FailureReason: r.FailureReason,
+		ProviderCreated: r.Created, TransferReversal: r.TransferReversal,
+		ApplicationFeeRefunded: r.ApplicationFeeRefunded, ChargeFee: r.ChargeFee,
+	}
+}
+
+// RefundThroughStripe moves a case's money for one attempt, exactly once
+// (SPEC 4.6), and records what came of it. It runs only on the
+// rate-limited payments queue: one Stripe refund per activity.
+//
+//  1. reserve: the attempt and its idempotency key are written, the
+//     amount held as in flight on the order and the request recorded, in
+//     one transaction, before Stripe is called;
+//  2. create: the Stripe refund with that key — after an ambiguous failure
+//     (this is not the first try), or with a key old enough for Stripe to
+//     have forgotten it, the refund the attempt may have made already is
+//     looked for by its metadata and adopted first; 429s wait and retry
+//     with jitter; permanent refusals end the attempt;
+//  3. settle: the hold becomes refunded and is booked on the ledger, or is
+//     released, and the outcome is recorded with the messages it sends, in
+//     one transaction. A pending refund only records that it waits.
+//
+// A try after the attempt was settled returns the outcome it recorded.
+func (a *Activities) RefundThroughStripe(ctx context.Context, in PaymentInput) (PaymentResult, error) {
+	defer heartbeat(ctx)()
+	att, err := a.DB.ReservePayment(ctx, in.RefundID, in.Attempt, in.Amount, func(att refund.Attempt) refund.Step {
+		return refund.Step{
+			RefundID: in.RefundID, Seq: in.Seq, At: in.At, Actor: refundflow.SystemActor, Event: "payment_requested",
+			Detail:   map[string]any{"idempotency_key": att.IdempotencyKey, "amount": att.Amount, "payment_intent": att.PaymentIntent},
+			Snapshot: in.Case,
+		}
+	})
+	if code := refundflow.ErrorCode(err); code != "" && refundflow.ErrorKind(err) == refundflow.EUNPROCESSABLE {
+		// PostgreSQL refused the hold: no money was asked for.
+		return a.paymentFailedUnreserved(ctx, in, code)
+	}
+	if err != nil {
+		return PaymentResult{}, refusal(err)
+	}
+	outcome := outcomeStep{base: in.Case, seq: in.Seq + 1}
+	switch {
+	case att.Settled():
+		return outcome.recorded(*att), nil
+	case att.Status != refund.AttemptReserved && att.ProviderRefundID != "":
+		// Pending already: Stripe may have moved on since.
+		r, err := a.Stripe.Get(ctx, att.ProviderRefundID)
+		if err != nil {
+			return PaymentResult{}, stripeError(ctx, err)
+		}
+		return a.settle(ctx, outcome, *att, stripeRefundOf(r))
+	}
+	r, err := a.createStripeRefund(ctx, *att)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && (appErr.Type() == ErrStripeKeySpent || appErr.Type() == ErrPaymentPermanent) {
+		code := failureCode(err)
+		result := refund.PaymentFailed
+		if appErr.Type() == ErrStripeKeySpent {
+			result, code = refund.PaymentKeySpent, ErrStripeKeySpent
+		}
+		a.Logger.Warn("Stripe refused a refund", "refund", in.RefundID, "attempt", att.N, "code", code, "error", err)
+		return a.settleRefused(ctx, outcome, *att, result, code)
+	}
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	return a.settle(ctx, outcome, *att, stripeRefundOf(r))
+}
+
+// outcomeStep is where the step that records an attempt's outcome goes:
+// after base, as step seq.
+type outcomeStep struct {
+	base refund.Snapshot
+	seq  int
+}
+
+func (o outcomeStep) step(at time.Time, outcome string, att refund.Attempt, code string) refund.Step {
+	return refund.PaymentStep(o.base, o.seq, at, outcome, att, code)
+}
+
+// recorded is the outcome a settled (or waiting) attempt recorded, rebuilt
+// from the attempt as PostgreSQL holds it.
+func (o outcomeStep) recorded(att refund.Attempt) PaymentResult {
+	outcome := outcomeOf(att)
+	code := att.FailureReason
+	if outcome == refund.PaymentFailed && att.ProviderRefundID != "" {
+		code = "stripe_" + att.Status
+	}
+	return PaymentResult{Outcome: outcome, Step: o.step(att.SettledAt, outcome, att, code),
+		Refund: StripeRefund{ID: att.ProviderRefundID, Status: att.Status, Amount: att.Amount}}
+}
+
+// settle records where the attempt stands after Stripe made (or
+// reported) refund r: settled when r is terminal, waiting otherwise.
+func (a *Activities) settle(ctx context.Context, o outcomeStep, att refund.Attempt, r StripeRefund) (PaymentResult, error) {
+	outcome, code := refund.PaymentPending, ""
+	switch r.Status {
+	case "succeeded":
+		outcome = refund.PaymentSucceeded
+	case "failed", "canceled":
+		outcome, code = refund.PaymentFailed, "stripe_"+r.Status
+	}
+	att.Status, att.ProviderRefundID = r.Status, r.ID
+	res, err := a.settleAttempt(ctx, r.Settlement(att.RefundID, att.N), o.step(a.now(), outcome, att, code), o)
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	res.Refund = r
+	return res, nil
+}
+
+// settleRefused releases the hold of an attempt Stripe refused for good
+// (or whose key is spent) and records why.
+func (a *Activities) settleRefused(ctx context.Context, o outcomeStep, att refund.Attempt, outcome, code string) (PaymentResult, error) {
+	att.Status = "failed"
+	return a.settleAttempt(ctx, refund.Settlement{RefundID: att.RefundID, Attempt: att.N, Status: "failed", FailureReason: code},
+		o.step(a.now(), outcome, att, code), o)
+}
+
+// settleAttempt settles an attempt with its outcome step and the messages
+// it sends. An attempt settled meanwhile keeps what it recorded first.
+func (a *Activities) settleAttempt(ctx context.Context, s refund.Settlement, step refund.Step, o outcomeStep) (PaymentResult, error) {
+	out, err := a.refundOutbox(ctx, step)
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	att, applied, err := a.DB.SettlePayment(ctx, s, step, out)
+	if err != nil {
+		return PaymentResult{}, refusal(err)
+	}
+	if !applied {
+		return o.recorded(*att), nil
+	}
+	return PaymentResult{Outcome: outcomeOf(*att), Step: step}, nil
+}
+
+// paymentFailedUnreserved records that the case's money could not even be
+// held (the order has nothing left to refund): no Stripe call was made.
+func (a *Activities) paymentFailedUnreserved(ctx context.Context, in PaymentInput, code string) (PaymentResult, error) {
+	step := outcomeStep{base: in.Case, seq: in.Seq + 1}.step(a.now(), refund.PaymentFailed, refund.Attempt{RefundID: in.RefundID, N: in.Attempt}, code)
+	out, err := a.refundOutbox(ctx, step)
+	if err != nil {
+		return PaymentResult{}, err
+	}
+	if err := a.DB.RecordStep(ctx, step, out); err != nil {
+		return PaymentResult{}, err
+	}
+	return PaymentResult{Outcome: refund.PaymentFailed, Step: step}, nil
+}
+
+func outcomeOf(att refund.Attempt) string {
+	switch {
+	case att.Status == "succeeded":
+		return refund.PaymentSucceeded
+	case att.Status == "failed" && att.FailureReason == ErrStripeKeySpent:
+		return refund.PaymentKeySpent
+	case att.Settled():
+		return refund.PaymentFailed
+	}
+	return refund.PaymentPending
+}
+
+// createStripeRefund makes the Stripe refund of a reserved attempt.
 //
 // Exactly once: every call carries the attempt's idempotency key; and when
 // an earlier call may have reached Stripe — this is not the activity's
@@ -39,25 +236,18 @@ func (a *Activities) ReservePayment(ctx context.Context, in ReserveInput) (*post
 // answer: a timeout, a 5xx, a crash), or the key is old enough that
 // Stripe may have forgotten it (a workflow reset, a queue down for a day)
 // — it first lists the PaymentIntent's refunds and adopts the one whose
-// metadata names this case.
-func (a *Activities) CreateStripeRefund(ctx context.Context, att postgres.PaymentAttempt) (payments.Refund, error) {
-	defer heartbeat(ctx)()
+// metadata names this attempt.
+func (a *Activities) createStripeRefund(ctx context.Context, att refund.Attempt) (payments.Refund, error) {
 	if a.mayHaveReachedStripe(ctx, att) {
 		if r, ok, err := a.adopt(ctx, att); err != nil || ok {
 			return r, err
 		}
 	}
-	// An attempt reserved before ReservedAt was recorded may have used its
-	// key with the unexpanded parameters.
-	legacy := att.ReservedAt.IsZero()
 	r, err := a.Stripe.Create(ctx, payments.CreateRequest{
 		PaymentIntent: att.PaymentIntent, Amount: att.Amount, IdempotencyKey: att.IdempotencyKey,
-		RefundID: att.RefundID, OrderID: att.OrderID, Attempt: att.Attempt,
-		ReverseTransfer: att.ReverseTransfer, RefundApplicationFee: att.RefundApplicationFee, Unexpanded: legacy,
+		RefundID: att.RefundID, OrderID: att.OrderID, Attempt: att.N,
+		ReverseTransfer: att.ReverseTransfer, RefundApplicationFee: att.RefundApplicationFee,
 	})
-	if err == nil && legacy {
-		r, err = a.Stripe.Get(ctx, r.ID)
-	}
 	if err != nil && payments.Replayed(err) {
 		if class, _ := payments.Classify(err); class == payments.Ambiguous {
 			return a.keySpent(ctx, att, err)
@@ -80,7 +270,7 @@ const ErrStripeKeySpent = "stripe_key_spent"
 // only then), so a refund it made is on the list now — even one committed
 // after this activity's earlier look: it is adopted. Otherwise the key is
 // spent and nothing was made with it.
-func (a *Activities) keySpent(ctx context.Context, att postgres.PaymentAttempt, replayed error) (payments.Refund, error) {
+func (a *Activities) keySpent(ctx context.Context, att refund.Attempt, replayed error) (payments.Refund, error) {
 	if r, ok, err := a.adopt(ctx, att); err != nil || ok {
 		return r, err
 	}
@@ -91,8 +281,8 @@ func (a *Activities) keySpent(ctx context.Context, att postgres.PaymentAttempt, 
 
 // adopt looks for the Stripe refund the attempt made already, or a live
 // one of its case (named in their metadata); ok says whether there is one.
-func (a *Activities) adopt(ctx context.Context, att postgres.PaymentAttempt) (r payments.Refund, ok bool, err error) {
-	found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID, att.Attempt)
+func (a *Activities) adopt(ctx context.Context, att refund.Attempt) (r payments.Refund, ok bool, err error) {
+	found, err := a.Stripe.FindByCase(ctx, att.PaymentIntent, att.RefundID, att.N)
 	if err != nil {
 		return payments.Refund{}, false, stripeError(ctx, err)
 	}
@@ -106,19 +296,40 @@ func (a *Activities) adopt(ctx context.Context, att postgres.PaymentAttempt) (r 
 // mayHaveReachedStripe reports whether a refund for att may exist already
 // although this call has not made it. Half of Stripe's key window leaves a
 // wide margin before the key stops protecting a repeated create.
-func (a *Activities) mayHaveReachedStripe(ctx context.Context, att postgres.PaymentAttempt) bool {
+func (a *Activities) mayHaveReachedStripe(ctx context.Context, att refund.Attempt) bool {
 	return activity.GetInfo(ctx).Attempt > 1 || a.now().Sub(att.ReservedAt) >= payments.KeyWindow/2
+}
+
+// SettleInput ends an attempt that waited for Stripe: Refund is how it
+// ended; Case and Seq are the case before it and the step that records it.
+type SettleInput struct {
+	RefundID string
+	Attempt  int
+	Refund   StripeRefund
+	Case     refund.Snapshot
+	Seq      int
+}
+
+// SettleRefund records how a pending Stripe refund ended: the hold becomes
+// refunded (and is booked) or is released, with the outcome step and its
+// messages, in one transaction.
+func (a *Activities) SettleRefund(ctx context.Context, in SettleInput) (PaymentResult, error) {
+	att, err := a.DB.PaymentAttempt(ctx, in.RefundID, in.Attempt)
+	if err != nil {
+		return PaymentResult{}, refusal(err)
+	}
+	return a.settle(ctx, outcomeStep{base: in.Case, seq: in.Seq}, *att, in.Refund)
 }
 
 // GetStripeRefund reads a refund's current status (the polling fallback
 // while waiting for a webhook).
-func (a *Activities) GetStripeRefund(ctx context.Context, id string) (payments.Refund, error) {
+func (a *Activities) GetStripeRefund(ctx context.Context, id string) (StripeRefund, error) {
 	defer heartbeat(ctx)()
 	r, err := a.Stripe.Get(ctx, id)
 	if err != nil {
-		return payments.Refund{}, stripeError(ctx, err)
+		return StripeRefund{}, stripeError(ctx, err)
 	}
-	return r, nil
+	return stripeRefundOf(r), nil
 }
 
 // heartbeat reports the activity alive every third of its heartbeat
@@ -172,25 +383,24 @@ func stripeError(ctx context.Context, err error) error {
 	return fmt.Errorf("stripe (%s): %w", code, err)
 }
 
+// failureCode is the classification a payment error carries.
+func failureCode(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		var code string
+		if appErr.HasDetails() && appErr.Details(&code) == nil && code != "" {
+			return code
+		}
+		return appErr.Type()
+	}
+	return "error"
+}
+
 // rateLimitBackoff is 1 s doubling per try up to a minute, of which the
 // second half is random.
 func rateLimitBackoff(attempt int32) time.Duration {
 	d := min(time.Second<<min(max(attempt-1, 0), 6), time.Minute)
 	return d/2 + rand.N(d/2+1)
-}
-
-// SettleInput records where an attempt ended, with what Stripe reported
-// about the refund for the ledger.
-type SettleInput = postgres.Settlement
-
-// SettlePayment moves the held amount to refunded, or releases it, and
-// books the ledger in the same transaction.
-func (a *Activities) SettlePayment(ctx context.Context, in SettleInput) (*postgres.PaymentAttempt, error) {
-	att, err := a.DB.SettlePayment(ctx, in)
-	if err != nil {
-		return nil, refusal(err)
-	}
-	return att, nil
 }
 
 // ReverseInput names a refund Stripe failed after it had succeeded.
@@ -202,14 +412,22 @@ type ReverseInput struct {
 	At time.Time
 }
 
+// ReverseResult says whether there was a booking to reverse.
+type ReverseResult struct {
+	Reversed bool
+	Amount   int64
+}
+
 // ReverseRefundBooking undoes the booking of a refund that failed after it
-// succeeded: refunded amount, ledger and case status, once. Until the
-// case has booked the refund it fails retryably (see
+// succeeded — refunded amount, ledger and case status — and tells finance,
+// the platform and the learner, in one transaction, once. Until the case
+// has booked the refund it fails retryably (see
 // postgres.ReverseFailedRefund).
-func (a *Activities) ReverseRefundBooking(ctx context.Context, in ReverseInput) (*postgres.Reversal, error) {
-	rev, err := a.DB.ReverseFailedRefund(ctx, in.RefundID, in.ProviderRefundID, in.FailureReason, in.At)
+func (a *Activities) ReverseRefundBooking(ctx context.Context, in ReverseInput) (ReverseResult, error) {
+	rev, err := a.DB.ReverseFailedRefund(ctx, in.RefundID, in.ProviderRefundID, in.FailureReason, in.At,
+		func(s refund.Step) (notify.Outbox, error) { return a.refundOutbox(ctx, s) })
 	if err != nil {
-		return nil, refusal(err)
+		return ReverseResult{}, refusal(err)
 	}
-	return rev, nil
+	return ReverseResult{Reversed: rev.Reversed, Amount: rev.Amount}, nil
 }

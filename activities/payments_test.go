@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,22 +24,24 @@ import (
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/stripefake"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// money is one world and a Temporal activity environment to call the
-// Stripe activities in (they read their attempt number from it).
+// money is one world and a Temporal activity environment to run the
+// payment activities in (they read their attempt number from it).
 type money struct {
-	t   *testing.T
-	w   *casetest.World
-	env *testsuite.TestActivityEnvironment
+	t       *testing.T
+	w       *casetest.World
+	env     *testsuite.TestActivityEnvironment
+	amounts map[string]int64
 }
 
 func newMoney(t *testing.T) *money {
 	var suite testsuite.WorkflowTestSuite
-	m := &money{t: t, w: casetest.New(t), env: suite.NewTestActivityEnvironment()}
+	m := &money{t: t, w: casetest.New(t), env: suite.NewTestActivityEnvironment(), amounts: map[string]int64{}}
 	m.env.RegisterActivity(m.w.Acts)
 	m.w.Product(refundflow.Product{ID: "course", Type: refundflow.RecordedCourse, Title: "Course", LessonsTotal: 10})
 	return m
@@ -45,74 +49,103 @@ func newMoney(t *testing.T) *money {
 
 func (m *money) ctx() context.Context { return context.Background() }
 
-// reserve opens a case for amount on the order and reserves its attempt.
-func (m *money) reserve(caseID, orderID string, amount int64) postgres.PaymentAttempt {
+// open opens a case for amount on the order, approved, about to be paid.
+func (m *money) open(caseID, orderID string, amount int64) {
 	m.t.Helper()
 	m.w.Case(caseID, orderID, policy.ReasonOther, "key_platform")
-	att, err := m.w.Acts.ReservePayment(m.ctx(), activities.ReserveInput{RefundID: caseID, Attempt: 1, Amount: amount})
+	m.amounts[caseID] = amount
+}
+
+// input is attempt n of a case, as the case's workflow asks for it.
+func (m *money) input(caseID string, n int) activities.PaymentInput {
+	amount := m.amounts[caseID]
+	return activities.PaymentInput{
+		RefundID: caseID, Attempt: n, Amount: amount, Seq: 2*n - 1, At: time.Now(),
+		Case: refund.Snapshot{Status: refundflow.StatusRefunding, Amount: &amount, EscalationLevel: 1},
+	}
+}
+
+// reserve holds attempt n of a case without calling Stripe (what a try
+// that died before its call left behind).
+func (m *money) reserve(caseID string, n int) refund.Attempt {
+	m.t.Helper()
+	in := m.input(caseID, n)
+	att, err := m.w.DB.ReservePayment(m.ctx(), caseID, n, in.Amount, func(refund.Attempt) refund.Step {
+		return refund.Step{RefundID: caseID, Seq: in.Seq, At: in.At, Event: "payment_requested", Snapshot: in.Case}
+	})
 	if err != nil {
 		m.t.Fatal(err)
 	}
 	return *att
 }
 
-func (m *money) create(att postgres.PaymentAttempt) (payments.Refund, error) {
-	v, err := m.env.ExecuteActivity(m.w.Acts.CreateStripeRefund, att)
-	if err != nil {
-		return payments.Refund{}, err
+// inFlight is what an order holds for refunds not settled yet.
+func (m *money) inFlight(orderID string) int64 {
+	m.t.Helper()
+	var n int64
+	if err := m.w.DB.Pool.QueryRow(m.ctx(), "SELECT in_flight_amount FROM orders WHERE id = $1", orderID).Scan(&n); err != nil {
+		m.t.Fatal(err)
 	}
-	var r payments.Refund
+	return n
+}
+
+// pay runs the payment activity for attempt n of a case.
+func (m *money) pay(caseID string, n int) (activities.PaymentResult, error) {
+	v, err := m.env.ExecuteActivity(m.w.Acts.RefundThroughStripe, m.input(caseID, n))
+	if err != nil {
+		return activities.PaymentResult{}, err
+	}
+	var r activities.PaymentResult
 	return r, v.Get(&r)
 }
 
-func (m *money) get(id string) payments.Refund {
+func (m *money) mustPay(caseID string, n int) activities.PaymentResult {
+	m.t.Helper()
+	r, err := m.pay(caseID, n)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return r
+}
+
+func (m *money) get(id string) activities.StripeRefund {
 	m.t.Helper()
 	v, err := m.env.ExecuteActivity(m.w.Acts.GetStripeRefund, id)
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	var r payments.Refund
+	var r activities.StripeRefund
 	if err := v.Get(&r); err != nil {
 		m.t.Fatal(err)
 	}
 	return r
 }
 
-// settle records where the attempt ended, as the case's workflow does,
-// and closes the case in the read model.
-func (m *money) settle(att postgres.PaymentAttempt, r payments.Refund) {
+// settle records how attempt n of a case that waited for Stripe ended, as
+// the case's workflow does.
+func (m *money) settle(caseID string, n int, r activities.StripeRefund) activities.PaymentResult {
 	m.t.Helper()
-	if _, err := m.w.Acts.SettlePayment(m.ctx(), activities.SettleInput{
-		RefundID: att.RefundID, Attempt: att.Attempt, Status: r.Status, ProviderRefundID: r.ID, FailureReason: r.FailureReason,
-		ProviderCreated: r.Created, TransferReversal: r.TransferReversalAmount, ApplicationFeeRefunded: r.ApplicationFeeRefunded, ChargeFee: r.ChargeFee,
-	}); err != nil {
+	amount := m.amounts[caseID]
+	res, err := m.w.Acts.SettleRefund(m.ctx(), activities.SettleInput{
+		RefundID: caseID, Attempt: n, Refund: r, Seq: 2*n + 1,
+		Case: refund.Snapshot{Status: refundflow.StatusRefunding, Amount: &amount, EscalationLevel: 1, ProviderRefundID: r.ID, PaymentStatus: "pending"},
+	})
+	if err != nil {
 		m.t.Fatal(err)
 	}
-	if !r.Terminal() {
-		return
-	}
-	status := refundflow.StatusFailed
-	if r.Status == "succeeded" {
-		status = refundflow.StatusRefunded
-	}
-	if err := m.w.DB.RecordStep(m.ctx(), postgres.Step{
-		RefundID: att.RefundID, Seq: 1, At: time.Now(), Actor: refundflow.SystemActor, Event: string(status),
-		Snapshot: postgres.CaseSnapshot{Status: status, ProviderRefundID: r.ID, PaymentStatus: r.Status},
-	}); err != nil {
-		m.t.Fatal(err)
-	}
+	return res
 }
 
 // lostAnswer is another try of the attempt (a worker since killed): Stripe
 // makes the refund under the attempt's key, then answers 500 and saves
 // that answer under the key.
-func (m *money) lostAnswer(att postgres.PaymentAttempt) {
+func (m *money) lostAnswer(att refund.Attempt) {
 	m.t.Helper()
 	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorAfterCommit, Status: 500}); err != nil {
 		m.t.Fatal(err)
 	}
 	if _, err := m.w.Acts.Stripe.Create(m.ctx(), payments.CreateRequest{PaymentIntent: att.PaymentIntent, Amount: att.Amount,
-		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: att.Attempt}); err == nil {
+		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: att.N}); err == nil {
 		m.t.Fatal("the injected 500 was not seen")
 	}
 }
@@ -130,54 +163,93 @@ func (m *money) dashboardRefund(paymentIntent string, amount int64) *stripe.Refu
 	return r
 }
 
+// The attempt, its key and the hold are written before Stripe is called,
+// and the outcome — the hold booked as refunded, the ledger, the case's
+// step and its messages — in the transaction that settles it. A try after
+// that finds the outcome recorded and calls Stripe no more.
+func TestPaymentIsReservedBeforeStripeAndSettledWithItsStep(t *testing.T) {
+	m := newMoney(t)
+	o := m.w.Order(refundflow.Order{ID: "once", LearnerID: "l0", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
+	m.open("rf-once", o.ID, 10000)
+
+	res := m.mustPay("rf-once", 1)
+	if res.Outcome != refund.PaymentSucceeded || res.Step.Seq != 2 || res.Step.Event != "refunded" || res.Step.Snapshot.Status != refundflow.StatusRefunded {
+		t.Fatalf("outcome %s, step %d %s %s", res.Outcome, res.Step.Seq, res.Step.Event, res.Step.Snapshot.Status)
+	}
+	rc := m.w.Refund("rf-once")
+	events := m.w.Events("rf-once")
+	if rc.Status != refundflow.StatusRefunded || !slices.Equal(events, []string{"payment_requested", "refunded"}) {
+		t.Fatalf("case %s, timeline %v", rc.Status, events)
+	}
+	if got, held := m.w.OrderNow(o.ID).RefundedAmount, m.inFlight(o.ID); got != 10000 || held != 0 {
+		t.Fatalf("order refunded %d, in flight %d", got, held)
+	}
+	if got := m.w.LearnerKinds("l0"); !slices.Equal(got, []string{"refunded"}) {
+		t.Fatalf("learner heard %v", got)
+	}
+
+	again := m.mustPay("rf-once", 1) // the same attempt tried again (its answer lost)
+	if again.Outcome != refund.PaymentSucceeded || again.Step.Snapshot.ProviderRefundID != res.Step.Snapshot.ProviderRefundID {
+		t.Fatalf("again: %s %s", again.Outcome, again.Step.Snapshot.ProviderRefundID)
+	}
+	if refunds := m.w.StripeRefundsFor(o.PaymentIntent); len(refunds) != 1 {
+		t.Fatalf("%d refunds at Stripe", len(refunds))
+	}
+}
+
 // The key of an attempt reserved more than half of Stripe's 24-hour window
 // ago no longer proves a create safe (a workflow reset, a queue that was
 // down): even a first try looks for the refund before creating one.
 func TestCreateWithAnOldKeyLooksForTheRefundFirst(t *testing.T) {
 	m := newMoney(t)
 	o := m.w.Order(refundflow.Order{ID: "old-key", LearnerID: "l1", ProductID: "course", Amount: 10000, PurchasedAt: time.Now().Add(-time.Hour)})
-	att := m.reserve("rf-old-key", o.ID, 10000)
+	m.open("rf-old-key", o.ID, 10000)
 	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorAfterCommit, Status: 500}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.create(att); err == nil {
+	if _, err := m.pay("rf-old-key", 1); err == nil {
 		t.Fatal("the injected 500 was not seen")
 	}
 	m.w.Stripe.Advance(25 * time.Hour) // Stripe forgets the key
 	m.w.Acts.Now = func() time.Time { return time.Now().Add(25 * time.Hour) }
 
-	r, err := m.create(att) // the first try of a reset workflow
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := m.mustPay("rf-old-key", 1) // the first try of a reset workflow
 	refunds := m.w.StripeRefundsFor(o.PaymentIntent)
-	if len(refunds) != 1 || r.ID != refunds[0].ID {
-		t.Fatalf("made %d refunds; adopted %s", len(refunds), r.ID)
+	if len(refunds) != 1 || res.Outcome != refund.PaymentSucceeded || res.Step.Snapshot.ProviderRefundID != refunds[0].ID {
+		t.Fatalf("made %d refunds; outcome %s with %s", len(refunds), res.Outcome, res.Step.Snapshot.ProviderRefundID)
 	}
 }
 
 // Stripe saved a 500 it answered before making anything under the
 // attempt's key, and replays it to every retry with that key: the key is
 // spent. The retry looks once more for the case's refund and, finding
-// none, says so — not retryable, so the case makes a new attempt with a
-// new key instead of asking Stripe the same thing for a day.
+// none, says so — the hold is released and the case makes a new attempt
+// with a new key instead of asking Stripe the same thing for a day.
 func TestKeyAnsweredWithASaved5xxIsSpent(t *testing.T) {
 	m := newMoney(t)
 	o := m.w.Order(refundflow.Order{ID: "spent", LearnerID: "l4", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
-	att := m.reserve("rf-spent", o.ID, 10000)
+	m.open("rf-spent", o.ID, 10000)
 	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorBeforeCommit, Status: 500}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := m.create(att)
-	if typ, retryable := errorType(err); typ == activities.ErrStripeKeySpent || !retryable {
+	_, err := m.pay("rf-spent", 1)
+	if _, retryable := errorType(err); !retryable {
 		t.Fatalf("Stripe's first 500: %v, want a retry", err)
 	}
-	_, err = m.create(att)
-	if typ, retryable := errorType(err); typ != activities.ErrStripeKeySpent || retryable {
-		t.Fatalf("the 500 replayed: %v, want the key spent", err)
+	res := m.mustPay("rf-spent", 1)
+	if res.Outcome != refund.PaymentKeySpent || res.Step.Event != "payment_retried" || res.Step.Snapshot.Status != refundflow.StatusRefunding {
+		t.Fatalf("the 500 replayed: %s %s, want the key spent", res.Outcome, res.Step.Event)
 	}
 	if refunds := m.w.StripeRefundsFor(o.PaymentIntent); len(refunds) != 0 {
 		t.Fatalf("made %d refunds", len(refunds))
+	}
+	if held := m.inFlight(o.ID); held != 0 {
+		t.Fatalf("%d still held", held)
+	}
+
+	next := m.mustPay("rf-spent", 2)
+	if next.Outcome != refund.PaymentSucceeded || len(m.w.StripeRefundsFor(o.PaymentIntent)) != 1 {
+		t.Fatalf("the next attempt: %s", next.Outcome)
 	}
 }
 
@@ -186,16 +258,13 @@ func TestKeyAnsweredWithASaved5xxIsSpent(t *testing.T) {
 func TestRefundBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
 	m := newMoney(t)
 	o := m.w.Order(refundflow.Order{ID: "behind", LearnerID: "l5", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
-	att := m.reserve("rf-behind", o.ID, 10000)
-	m.lostAnswer(att)
+	m.open("rf-behind", o.ID, 10000)
+	m.lostAnswer(m.reserve("rf-behind", 1))
 
-	r, err := m.create(att)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := m.mustPay("rf-behind", 1)
 	refunds := m.w.StripeRefundsFor(o.PaymentIntent)
-	if len(refunds) != 1 || r.ID != refunds[0].ID {
-		t.Fatalf("made %d refunds; adopted %s", len(refunds), r.ID)
+	if len(refunds) != 1 || res.Outcome != refund.PaymentSucceeded || res.Step.Snapshot.ProviderRefundID != refunds[0].ID {
+		t.Fatalf("made %d refunds; adopted %+v", len(refunds), res.Step.Snapshot)
 	}
 }
 
@@ -207,7 +276,8 @@ func TestRefundBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
 func TestRefundTheBankFailedBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
 	m := newMoney(t)
 	o := m.w.Order(refundflow.Order{ID: "bank-failed", LearnerID: "l6", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
-	att := m.reserve("rf-bank-failed", o.ID, 10000)
+	m.open("rf-bank-failed", o.ID, 10000)
+	att := m.reserve("rf-bank-failed", 1)
 	if err := m.w.Stripe.SetBehaviour(o.PaymentIntent, stripefake.Behaviour{Status: stripe.RefundStatusPending, Settle: stripe.RefundStatusFailed}); err != nil {
 		t.Fatal(err)
 	}
@@ -220,12 +290,12 @@ func TestRefundTheBankFailedBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, err := m.create(att)
+	res, err := m.pay("rf-bank-failed", 1)
 	if err != nil {
 		t.Fatalf("the retry: %v, want the failed refund adopted", err)
 	}
-	if r.ID != made[0].ID || r.Status != "failed" || r.FailureReason != "lost_or_stolen_card" {
-		t.Fatalf("adopted %+v", r)
+	if res.Outcome != refund.PaymentFailed || res.Step.Snapshot.ProviderRefundID != made[0].ID || res.Step.Snapshot.Status != refundflow.StatusFailed {
+		t.Fatalf("adopted %s %+v", res.Outcome, res.Step.Snapshot)
 	}
 	if refunds := m.w.StripeRefundsFor(o.PaymentIntent); len(refunds) != 1 {
 		t.Fatalf("%d refunds at Stripe", len(refunds))
@@ -243,19 +313,16 @@ func TestRefundTheBankFailedBehindASaved5xxIsAdoptedNotSpent(t *testing.T) {
 func TestReversalOfARefundTheCaseNeverRecordedEndsOnceTheCaseHasPaid(t *testing.T) {
 	m := newMoney(t)
 	o := m.w.Order(refundflow.Order{ID: "unrecorded", LearnerID: "l7", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
-	att := m.reserve("rf-unrecorded", o.ID, 10000)
-	reverse := func() (*postgres.Reversal, error) {
-		return m.w.Acts.ReverseRefundBooking(m.ctx(), activities.ReverseInput{RefundID: att.RefundID, ProviderRefundID: "re_unrecorded", At: time.Now()})
+	m.open("rf-unrecorded", o.ID, 10000)
+	m.reserve("rf-unrecorded", 1)
+	reverse := func() (activities.ReverseResult, error) {
+		return m.w.Acts.ReverseRefundBooking(m.ctx(), activities.ReverseInput{RefundID: "rf-unrecorded", ProviderRefundID: "re_unrecorded", At: time.Now()})
 	}
 	if _, err := reverse(); refundflow.ErrorCode(err) != postgres.ErrNotBookedYet {
 		t.Fatalf("while the case pays: %v, want %s", err, postgres.ErrNotBookedYet)
 	}
 
-	r, err := m.create(att)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.settle(att, r)
+	m.mustPay("rf-unrecorded", 1)
 	rev, err := reverse()
 	if err != nil || rev.Reversed {
 		t.Fatalf("after the case was refunded: %+v, %v", rev, err)
@@ -265,49 +332,19 @@ func TestReversalOfARefundTheCaseNeverRecordedEndsOnceTheCaseHasPaid(t *testing.
 	}
 }
 
-// An attempt reserved by the release before this one used its key with
-// the create's parameters of that release; Stripe refuses a key reused
-// with other parameters, so its retries keep them.
-func TestAttemptFromBeforeTheUpgradeReusesItsKeyWithTheSameParameters(t *testing.T) {
-	m := newMoney(t)
-	o := m.w.Order(refundflow.Order{ID: "legacy", LearnerID: "l3", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
-	att := m.reserve("rf-legacy", o.ID, 10000)
-	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultErrorBeforeCommit, Status: 500}); err != nil {
-		t.Fatal(err)
-	}
-	// The old release's first try: Stripe saved its 500 under the key.
-	if _, err := m.w.Acts.Stripe.Create(m.ctx(), payments.CreateRequest{PaymentIntent: att.PaymentIntent, Amount: att.Amount,
-		IdempotencyKey: att.IdempotencyKey, RefundID: att.RefundID, OrderID: att.OrderID, Attempt: 1, Unexpanded: true}); err == nil {
-		t.Fatal("the injected 500 was not seen")
-	}
-
-	expanded := att // as this release would send it
-	_, err := m.create(expanded)
-	if typ, retryable := errorType(err); typ != activities.ErrPaymentPermanent || retryable {
-		t.Fatalf("with other parameters: %v, want Stripe's idempotency refusal", err)
-	}
-	legacy := att
-	legacy.ReservedAt = time.Time{} // what the old release's history holds
-	_, err = m.create(legacy)
-	if typ, retryable := errorType(err); typ != activities.ErrStripeKeySpent || retryable {
-		t.Fatalf("with the same parameters: %v, want the saved 500 again (the key is spent)", err)
-	}
-	if n := m.w.Stripe.Snapshot().Counters.IdempotencyErrors; n != 1 {
-		t.Fatalf("%d idempotency errors", n)
-	}
-}
-
-// Stripe's refusals that no retry can fix are not retried; 429s are
-// retried after a delay the activity chooses.
+// 429s are retried after a delay the activity chooses; Stripe's
+// refusals that no retry can fix end the attempt: the case is failed,
+// with a code and words for finance and the platform — not Stripe's raw
+// error — and the hold is released.
 func TestStripeErrorsAreClassifiedForRetry(t *testing.T) {
 	m := newMoney(t)
 	o := m.w.Order(refundflow.Order{ID: "cls", LearnerID: "l2", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
-	att := m.reserve("rf-cls", o.ID, 10000)
+	m.open("rf-cls", o.ID, 10000)
 
 	if err := m.w.Stripe.InjectFault(stripefake.Fault{Kind: stripefake.FaultRateLimit}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := m.create(att)
+	_, err := m.pay("rf-cls", 1)
 	if typ, retryable := errorType(err); typ != activities.ErrStripeRateLimited || !retryable {
 		t.Fatalf("429: %v (type %s, retryable %v)", err, typ, retryable)
 	}
@@ -315,9 +352,15 @@ func TestStripeErrorsAreClassifiedForRetry(t *testing.T) {
 	if err := m.w.Stripe.SetDisputed(o.PaymentIntent, true); err != nil {
 		t.Fatal(err)
 	}
-	_, err = m.create(att)
-	if typ, retryable := errorType(err); typ != activities.ErrPaymentPermanent || retryable {
-		t.Fatalf("disputed: %v (type %s, retryable %v)", err, typ, retryable)
+	res := m.mustPay("rf-cls", 1)
+	if res.Outcome != refund.PaymentFailed || res.Step.Detail["code"] != "disputed" || res.Step.Snapshot.Status != refundflow.StatusFailed {
+		t.Fatalf("disputed: %s %v", res.Outcome, res.Step.Detail)
+	}
+	if msg, _ := res.Step.Detail["message"].(string); msg == "" || strings.Contains(msg, "stripe") {
+		t.Fatalf("the timeline says %q", msg)
+	}
+	if got, held := m.w.OrderNow(o.ID).RefundedAmount, m.inFlight(o.ID); got != 0 || held != 0 {
+		t.Fatalf("order refunded %d, in flight %d", got, held)
 	}
 }
 
@@ -371,7 +414,7 @@ func (m *money) randomOrder(rng *rand.Rand, id, runID string) {
 			continue
 		}
 		caseID := fmt.Sprintf("rf-%s-%d", id, k)
-		att := m.reserve(caseID, id, part)
+		m.open(caseID, id, part)
 		outcome := rng.IntN(4) // 0 succeeded; 1 pending then succeeded; 2 pending then failed; 3 succeeded then failed
 		b := stripefake.Behaviour{}
 		if outcome == 1 || outcome == 2 {
@@ -380,12 +423,9 @@ func (m *money) randomOrder(rng *rand.Rand, id, runID string) {
 		if err := m.w.Stripe.SetBehaviour(pi, b); err != nil {
 			m.t.Fatal(err)
 		}
-		r, err := m.create(att)
-		if err != nil {
-			m.t.Fatal(err)
-		}
+		res := m.mustPay(caseID, 1)
+		r := res.Refund
 		if outcome == 1 || outcome == 2 {
-			m.settle(att, r)
 			to := stripe.RefundStatusSucceeded
 			if outcome == 2 {
 				to = stripe.RefundStatusFailed
@@ -394,8 +434,8 @@ func (m *money) randomOrder(rng *rand.Rand, id, runID string) {
 				m.t.Fatal(err)
 			}
 			r = m.get(r.ID)
+			m.settle(caseID, 1, r)
 		}
-		m.settle(att, r)
 		if outcome == 3 {
 			if err := m.w.Stripe.SettleRefund(r.ID, stripe.RefundStatusFailed, stripe.RefundFailureReasonExpiredOrCanceledCard); err != nil {
 				m.t.Fatal(err)

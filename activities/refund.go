@@ -3,99 +3,87 @@ package activities
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/offers"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
+	"github.com/refundflow/refundflow/sla"
 )
 
-// EvaluateInput asks for a case's decision as of Now (the workflow's clock,
+// DecideInput asks for a case's decision as of Now (the workflow's clock,
 // so that a replayed history decides the same).
-type EvaluateInput struct {
+type DecideInput struct {
 	RefundID string
 	Now      time.Time
 }
 
-// EvaluateResult is the decision and the facts the workflow needs later.
-type EvaluateResult struct {
+// DecideResult is the decision and the facts the workflow needs later.
+type DecideResult struct {
 	Decision   policy.Decision
 	Refundable int64
 	OrderID    string
 	ProductID  string
-	LearnerID  string
+	Currency   money.Currency
 }
 
-// Evaluate gathers the facts of a case from PostgreSQL and decides it with
-// the policy version pinned on the order. It writes nothing: the workflow
-// records the decision as a step.
-func (a *Activities) Evaluate(ctx context.Context, in EvaluateInput) (EvaluateResult, error) {
+// DecideRefund gathers the facts of a case from PostgreSQL and decides it
+// with the policy version pinned on the order. It writes nothing: the
+// workflow records the decision as the case's first step.
+func (a *Activities) DecideRefund(ctx context.Context, in DecideInput) (DecideResult, error) {
 	facts, err := a.DB.LoadRefundFacts(ctx, in.RefundID, in.Now)
 	if err != nil {
-		return EvaluateResult{}, refusal(err)
+		return DecideResult{}, refusal(err)
 	}
 	name, version, err := policy.ParseRef(facts.Policy)
 	if err != nil {
-		return EvaluateResult{}, refusal(err)
+		return DecideResult{}, refusal(err)
 	}
 	p, err := a.DB.Policy(ctx, name, version)
 	if err != nil {
-		return EvaluateResult{}, refusal(err)
+		return DecideResult{}, refusal(err)
 	}
 	cals, err := a.DB.CalendarRegistry(ctx)
 	if err != nil {
-		return EvaluateResult{}, err
+		return DecideResult{}, err
 	}
 	d, err := policy.Evaluate(p, facts.Facts, cals)
 	if err != nil {
-		return EvaluateResult{}, refusal(fmt.Errorf("refund %s: %w", in.RefundID, err))
+		return DecideResult{}, refusal(fmt.Errorf("refund %s: %w", in.RefundID, err))
 	}
-	return EvaluateResult{
+	return DecideResult{
 		Decision:   d,
 		Refundable: facts.Order.Amount - facts.Order.RefundedAmount,
 		OrderID:    facts.Order.ID,
 		ProductID:  facts.Product.ID,
-		LearnerID:  facts.Order.LearnerID,
+		Currency:   facts.Order.Currency,
 	}, nil
 }
 
-// MakeOffersInput asks for the retention offers of a case.
-type MakeOffersInput struct {
+// ChooseOffersInput asks for the retention offers of a case.
+type ChooseOffersInput struct {
 	RefundID  string
 	ExpiresAt time.Time
+	// Extension: an outage remediation in offer mode offers more days of
+	// access instead of the refund, and nothing else.
+	Extension bool
 }
 
-// MakeOffers chooses the offers that fit the case's reason and product and
-// records them. Running it again records nothing new.
-func (a *Activities) MakeOffers(ctx context.Context, in MakeOffersInput) ([]refundflow.Offer, error) {
-	return a.recordOffers(ctx, in.RefundID, func(c *postgres.RefundCase, order *refundflow.Order, product *refundflow.Product) ([]refundflow.Offer, error) {
-		req := offers.Request{Reason: c.Reason, Product: *product, Locale: order.Locale, ExpiresAt: in.ExpiresAt}
-		for _, id := range product.Alternatives {
-			alt, err := a.DB.GetProduct(ctx, id)
-			if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
-				continue // the platform named a product it never sent
-			}
-			if err != nil {
-				return nil, err
-			}
-			req.Alternatives = append(req.Alternatives, *alt)
-		}
-		return offers.For(req), nil
-	})
-}
-
-// recordOffers records the offers choose makes for the case, from its
-// order and product; a case that has its offers already keeps them (the
-// activity ran before).
-func (a *Activities) recordOffers(ctx context.Context, refundID string,
-	choose func(*postgres.RefundCase, *refundflow.Order, *refundflow.Product) ([]refundflow.Offer, error)) ([]refundflow.Offer, error) {
-	c, err := a.DB.GetRefund(ctx, refundID)
+// ChooseOffers chooses the offers that fit the case's reason and product;
+// it writes nothing (the step that makes them records them). A case whose
+// offers were recorded already gets those again.
+func (a *Activities) ChooseOffers(ctx context.Context, in ChooseOffersInput) ([]refundflow.Offer, error) {
+	made, err := a.DB.Offers(ctx, in.RefundID)
+	if err != nil || len(made) > 0 {
+		return made, err
+	}
+	c, err := a.DB.GetRefund(ctx, in.RefundID)
 	if err != nil {
 		return nil, refusal(err)
-	}
-	if len(c.Offers) > 0 {
-		return c.Offers, nil
 	}
 	order, err := a.DB.GetOrder(ctx, c.OrderID)
 	if err != nil {
@@ -105,17 +93,130 @@ func (a *Activities) recordOffers(ctx context.Context, refundID string,
 	if err != nil {
 		return nil, refusal(err)
 	}
-	made, err := choose(c, order, product)
-	if err != nil {
-		return nil, err
+	if in.Extension {
+		return []refundflow.Offer{extensionOffer(product.Type, order.Locale, in.ExpiresAt)}, nil
 	}
-	if err := a.DB.InsertOffers(ctx, refundID, made); err != nil {
-		return nil, err
+	req := offers.Request{Reason: c.Reason, Product: *product, Locale: order.Locale, ExpiresAt: in.ExpiresAt}
+	for _, id := range product.Alternatives {
+		alt, err := a.DB.GetProduct(ctx, id)
+		if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
+			continue // the platform named a product it never sent
+		}
+		if err != nil {
+			return nil, err
+		}
+		req.Alternatives = append(req.Alternatives, *alt)
 	}
-	return made, nil
+	return offers.For(req), nil
 }
 
-// RecordStep writes one step of a case to the read model.
-func (a *Activities) RecordStep(ctx context.Context, s postgres.Step) error {
-	return a.DB.RecordStep(ctx, s)
+// RecordRefundStep writes one step of a case — the timeline entry, the
+// snapshot, what it decided — and the messages it causes, rendered from
+// the step, in one transaction. Writing a step again changes nothing.
+func (a *Activities) RecordRefundStep(ctx context.Context, s refund.Step) error {
+	out, err := a.refundOutbox(ctx, s)
+	if err != nil {
+		return err
+	}
+	return a.DB.RecordStep(ctx, s, out)
+}
+
+// VerifyApprovalInput asks whether an approval (or rejection) of a case
+// may stand: the intent the API recorded for it, taken by the update
+// UpdateID.
+type VerifyApprovalInput struct {
+	IntentID string
+	UpdateID string
+	RefundID string
+	Action   string // refund.Approve, refund.Reject
+	Currency money.Currency
+}
+
+// VerifiedApproval is an approval as PostgreSQL holds it: the intent and
+// the key as it stands now. The workflow decides on this, never on what
+// an update carried.
+type VerifiedApproval struct {
+	// Refusal is the code of why the approval cannot stand, "" when it can;
+	// Message says it in words.
+	Refusal string
+	Message string
+
+	Actor  refundflow.Actor
+	Amount *int64
+	Note   string
+	// Limit is the most the key may approve alone in the case's currency;
+	// nil means no limit of its own.
+	Limit *int64
+}
+
+// VerifyApproval takes the intent for the update and reads its key.
+func (a *Activities) VerifyApproval(ctx context.Context, in VerifyApprovalInput) (VerifiedApproval, error) {
+	refused := func(code, format string, args ...any) (VerifiedApproval, error) {
+		return VerifiedApproval{Refusal: code, Message: fmt.Sprintf(format, args...)}, nil
+	}
+	intent, err := a.DB.UseApprovalIntent(ctx, in.IntentID, in.UpdateID)
+	if code := refundflow.ErrorCode(err); code == "approval_intent_unknown" || code == "approval_intent_used" {
+		return refused(code, "%v", err)
+	}
+	if err != nil {
+		return VerifiedApproval{}, err
+	}
+	switch {
+	case intent.RefundID != in.RefundID || intent.Action != in.Action:
+		return refused("approval_intent_mismatch", "approval request %s is not a %s of case %s", intent.ID, in.Action, in.RefundID)
+	case a.now().Sub(intent.CreatedAt) > refund.IntentTTL:
+		return refused("approval_intent_expired", "approval request %s is older than %s; send the approval again", intent.ID, refund.IntentTTL)
+	}
+	k, err := a.DB.APIKey(ctx, intent.KeyID)
+	if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
+		return refused("approver_unknown", "no API key %s", intent.KeyID)
+	}
+	if err != nil {
+		return VerifiedApproval{}, err
+	}
+	switch {
+	case k.RevokedAt != nil:
+		return refused("approver_revoked", "API key %s was revoked", k.ID)
+	case k.Role != refundflow.RoleApprover && k.Role != refundflow.RoleAdmin:
+		return refused("not_an_approver", "API key %s is a %s key; approvals need an approver or admin key", k.ID, k.Role)
+	}
+	v := VerifiedApproval{Actor: refundflow.ActorFor(k), Amount: intent.Amount, Note: intent.Note}
+	if limit, ok := k.ApprovalLimit(in.Currency); ok {
+		v.Limit = &limit
+	}
+	return v, nil
+}
+
+// AppealTicketInput opens the ticket of a refund's appeal.
+type AppealTicketInput struct {
+	RefundID string
+	OrderID  string
+	Note     string
+	By       refundflow.Actor
+	At       time.Time
+}
+
+// AppealTicketID is the id of the ticket a refund's appeal opens.
+func AppealTicketID(refundID string) string { return "tk_appeal_" + refundID }
+
+// OpenAppealTicket opens a ticket linked to the case at level 2 (SPEC 4.8):
+// the appeal is a complaint, and support tracks it on the paid tier's SLA
+// (the learner paid for the order). The row first, then its workflow,
+// which outlives the case; both are idempotent. It returns the ticket's id.
+func (a *Activities) OpenAppealTicket(ctx context.Context, in AppealTicketInput) (string, error) {
+	id := AppealTicketID(in.RefundID)
+	body := strings.TrimSpace(in.Note)
+	if body == "" {
+		body = "The learner appealed the rejection of refund " + in.RefundID + " without a note."
+	}
+	if _, err := a.DB.OpenTicket(ctx, postgres.NewTicket{
+		ID: id, Tier: sla.Paid, Priority: sla.Normal, RefundID: in.RefundID, OrderID: in.OrderID,
+		Subject: "Appeal of refund " + in.RefundID + " / 退款 " + in.RefundID + " 二次申诉",
+		Body:    body, OpenedBy: in.By, OpenedAt: in.At, Level: 2,
+	}); err != nil {
+		return "", refusal(err)
+	}
+	// The learner was told already (appeal_received).
+	err := a.Start.StartTicket(ctx, TicketStart{TicketID: id, Tier: string(sla.Paid), Level: 2, OrderID: in.OrderID, Acknowledged: true})
+	return id, err
 }

@@ -2,11 +2,8 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
-
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres"
@@ -20,9 +17,26 @@ type DueRenewalsInput struct {
 	Limit     int
 }
 
+// Renewal is a membership renewal an order announced: the learner, the
+// membership and the date are what a reminder is about.
+type Renewal struct {
+	OrderID   string
+	LearnerID string
+	ProductID string
+	RenewsAt  time.Time
+}
+
 // DueRenewals lists the membership renewals to remind learners of now.
-func (a *Activities) DueRenewals(ctx context.Context, in DueRenewalsInput) ([]postgres.Renewal, error) {
-	return a.DB.DueRenewals(ctx, in.Now, in.DueBefore, in.Limit)
+func (a *Activities) DueRenewals(ctx context.Context, in DueRenewalsInput) ([]Renewal, error) {
+	rows, err := a.DB.DueRenewals(ctx, in.Now, in.DueBefore, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Renewal, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Renewal(r))
+	}
+	return out, nil
 }
 
 // RenewalReminderResult says whether the reminder went out.
@@ -35,20 +49,18 @@ type RenewalReminderResult struct {
 
 // SendRenewalReminder reminds the learner that their membership renews (and
 // is charged) on a date: email in their language, the in-app message, and
-// the platform's renewal.reminder_sent webhook. The reminder is recorded
-// before it is sent and stamped once the email is out; that stamp is what
-// the policy's unnotified_renewal rule reads. Every part is keyed by the
-// renewal, so a retry sends nothing twice.
-func (a *Activities) SendRenewalReminder(ctx context.Context, r postgres.Renewal) (RenewalReminderResult, error) {
+// the platform's renewal.reminder_sent webhook, written with the
+// reminder's record in one transaction and delivered from the outbox. That
+// record is what the policy's unnotified_renewal rule reads: the in-app
+// message is in the learner's list from then on, and the email is
+// delivered at least once (or lands in the dead letter, for a person to
+// see). Every part is keyed by the renewal, so it is sent once.
+func (a *Activities) SendRenewalReminder(ctx context.Context, r Renewal) (RenewalReminderResult, error) {
 	order, err := a.DB.GetOrder(ctx, r.OrderID)
 	if err != nil {
 		return RenewalReminderResult{}, refusal(err)
 	}
-	rem, err := a.DB.ClaimRenewalReminder(ctx, r)
-	if err != nil {
-		return RenewalReminderResult{}, err
-	}
-	if rem.SentAt == nil && (order.NextRenewalAt == nil || !order.NextRenewalAt.Equal(r.RenewsAt)) {
+	if order.NextRenewalAt == nil || !order.NextRenewalAt.Equal(r.RenewsAt) {
 		return RenewalReminderResult{}, nil
 	}
 	product, err := a.DB.GetProduct(ctx, r.ProductID)
@@ -59,36 +71,30 @@ func (a *Activities) SendRenewalReminder(ctx context.Context, r postgres.Renewal
 		OrderID: order.ID, ProductTitle: product.Title, Amount: order.Amount, Currency: order.Currency, RenewsAt: r.RenewsAt,
 	})
 	if err != nil {
-		return RenewalReminderResult{}, temporal.NewNonRetryableApplicationError("render renewal_reminder", ErrBusinessRefusal, err)
+		return RenewalReminderResult{}, fmt.Errorf("render renewal_reminder of order %s: %w", order.ID, err)
 	}
+	now := a.now()
 	id := renewalNoticeID(r)
-	if rem.SentAt == nil {
-		if err := a.DB.AddLearnerMessage(ctx, r.LearnerID, postgres.LearnerMessage{
-			ID: id, Kind: string(notify.KindRenewalReminder), Locale: string(msg.Locale), Subject: msg.Subject, Body: msg.Text, CreatedAt: a.now(),
-		}); err != nil {
-			return RenewalReminderResult{}, err
-		}
-		if err := a.sendEmail(ctx, msg.Email(order.LearnerEmail, id), ""); err != nil {
-			return RenewalReminderResult{}, err
-		}
-		if rem, err = a.DB.RenewalReminderSent(ctx, r, a.now()); err != nil {
-			return RenewalReminderResult{}, err
-		}
+	out := notify.Outbox{
+		InApp: []notify.InAppMessage{{
+			ID: id, LearnerID: r.LearnerID, Kind: string(notify.KindRenewalReminder), Locale: string(msg.Locale),
+			Subject: msg.Subject, Body: msg.Text, CreatedAt: now,
+		}},
+		Emails: []notify.Email{msg.Email(order.LearnerEmail, id)},
+		Events: []notify.Event{{ID: "evt_" + id, Type: notify.EventRenewalReminderSent, CreatedAt: now, Data: notify.RenewalReminderData{
+			OrderID: r.OrderID, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt,
+			Amount: order.Amount, Currency: order.Currency, SentAt: now,
+		}}},
 	}
-	payload, err := json.Marshal(notify.RenewalReminderData{
-		OrderID: r.OrderID, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt,
-		Amount: order.Amount, Currency: order.Currency, SentAt: *rem.SentAt,
-	})
+	// A try after an earlier one wrote the reminder finds it sent.
+	rem, err := a.DB.RemindRenewal(ctx, postgres.Renewal(r), now, out)
 	if err != nil {
-		return RenewalReminderResult{}, err
-	}
-	if err := a.deliverEvent(ctx, "evt_"+id, notify.EventRenewalReminderSent, payload, time.Time{}); err != nil {
 		return RenewalReminderResult{}, err
 	}
 	return RenewalReminderResult{Sent: true, SentAt: rem.SentAt}, nil
 }
 
 // renewalNoticeID names a renewal's reminder: its email, message and event.
-func renewalNoticeID(r postgres.Renewal) string {
+func renewalNoticeID(r Renewal) string {
 	return fmt.Sprintf("renewal/%s/%s/%d", r.LearnerID, r.ProductID, r.RenewsAt.Unix())
 }

@@ -19,8 +19,10 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/calendar"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 )
 
 var shanghai = func() *time.Location {
@@ -240,7 +242,7 @@ func TestOrdersKeepTheVersionInForceAtPurchase(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Two days after purchase: past 24 h, within 72 h.
-		res, err := acts.Evaluate(ctx, activities.EvaluateInput{RefundID: id, Now: c.purchased.Add(48 * time.Hour)})
+		res, err := acts.DecideRefund(ctx, activities.DecideInput{RefundID: id, Now: c.purchased.Add(48 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -599,16 +601,16 @@ func TestSimulateReportsTheKnownEffectOfALongerCoolingOff(t *testing.T) {
 	// it since. Replayed as it is now: outside the policy either way, and
 	// its recorded decision differs from the replay.
 	w.caseAt("rf-d-watched-since", "course-1", 19900, cny, policy.ReasonChangedMind, 42)
-	res, err := (&activities.Activities{DB: w.db}).Evaluate(ctx, activities.EvaluateInput{RefundID: "rf-d-watched-since", Now: w.purchase.Add(42 * time.Hour)})
+	res, err := (&activities.Activities{DB: w.db}).DecideRefund(ctx, activities.DecideInput{RefundID: "rf-d-watched-since", Now: w.purchase.Add(42 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Decision.Rule != policy.RuleNotAsExpected {
 		t.Fatalf("recorded decision %s", res.Decision.Rule)
 	}
-	if err := w.db.RecordStep(ctx, postgres.Step{RefundID: "rf-d-watched-since", Seq: 1, At: w.purchase.Add(42 * time.Hour),
+	if err := w.db.RecordStep(ctx, refund.Step{RefundID: "rf-d-watched-since", Seq: 1, At: w.purchase.Add(42 * time.Hour),
 		Actor: refundflow.Actor{Kind: "system"}, Event: "evaluated", Decision: &res.Decision,
-		Snapshot: postgres.CaseSnapshot{Status: refundflow.StatusAwaitingApproval, Amount: &res.Decision.Amount, EscalationLevel: 1}}); err != nil {
+		Snapshot: refund.Snapshot{Status: refundflow.StatusAwaitingApproval, Amount: &res.Decision.Amount, EscalationLevel: 1}}, notify.Outbox{}); err != nil {
 		t.Fatal(err)
 	}
 	if r := w.do(platform, "POST", "/v1/orders/o-rf-d-watched-since/progress", map[string]any{"watched_ratio": 0.5}); r.Status != http.StatusOK {

@@ -14,11 +14,11 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -140,23 +140,15 @@ func (s *Server) replayRefund(c *gin.Context, existing *postgres.RefundCase, has
 // already is not an error. When the start fails for sure, the row is
 // removed again so the order is not blocked by a case nobody runs.
 func (s *Server) startRefundWorkflow(ctx context.Context, rc *postgres.RefundCase, order *refundflow.Order) error {
-	opts := client.StartWorkflowOptions{
-		ID:                       workflows.RefundWorkflowID(rc.ID),
-		TaskQueue:                workflows.RefundsTaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    workflows.RefundStartAttributes(string(rc.Reason), order.ID, order.ProductID, string(order.Currency)),
-	}
-	in := workflows.RefundInput{
-		RefundID: rc.ID, SubmittedBy: rc.SubmittedBy, SkipRetention: rc.SkipRetention,
-		OfferWindow: s.Config.OfferWindow, ApprovalSLA: s.Config.ApprovalSLA, AppealWindow: workflows.DefaultAppealWindow,
-	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.Refund, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if err == nil || errors.As(err, &started) {
+	err := workflows.Starter{Client: s.Temporal}.StartRefund(ctx, activities.RefundStart{
+		RefundID: rc.ID, OrderID: order.ID, ProductID: order.ProductID, Currency: string(order.Currency), Reason: string(rc.Reason),
+		SubmittedBy: rc.SubmittedBy, SkipRetention: rc.SkipRetention,
+		OfferWindow: s.Config.OfferWindow, ApprovalSLA: s.Config.ApprovalSLA,
+	})
+	if err == nil {
 		return nil
 	}
-	if _, derr := s.Temporal.DescribeWorkflowExecution(context.WithoutCancel(ctx), opts.ID, ""); derr != nil {
+	if _, derr := s.Temporal.DescribeWorkflowExecution(context.WithoutCancel(ctx), workflows.RefundWorkflowID(rc.ID), ""); derr != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(derr, &nf) {
 			if delErr := s.DB.DeleteUnstartedRefund(context.WithoutCancel(ctx), rc.ID); delErr != nil {
@@ -357,18 +349,16 @@ func (s *Server) update(ctx context.Context, workflowID, name string, arg any, c
 }
 
 // ApproveRefund approves a case as the key's holder (the console uses it;
-// the HTTP route is approveRefund). Above the key's own limit for the
-// case's currency the case waits for a second approver.
+// the HTTP route is approveRefund). What the approver asks is recorded for
+// the key first: the case's workflow acts on that record and on the key as
+// it stands then, never on the update's own fields. Above the key's limit
+// for the case's currency the case waits for a second approver.
 func (s *Server) ApproveRefund(ctx context.Context, key *refundflow.APIKey, id string, amount *int64, note string) (*postgres.RefundCase, error) {
-	rc, err := s.DB.GetRefund(ctx, id)
+	intent, err := s.approvalIntent(ctx, key, id, refund.Approve, amount, note)
 	if err != nil {
 		return nil, err
 	}
-	approver := workflows.Approver{Actor: refundflow.ActorFor(key)}
-	if limit, ok := key.ApprovalLimit(rc.Currency); ok {
-		approver.Limit = &limit
-	}
-	return s.commandCase(ctx, id, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: approver, Amount: amount, Note: note})
+	return s.commandCase(ctx, id, workflows.ApproveUpdate, workflows.ApproveRequest{IntentID: intent, KeyID: key.ID, Amount: amount, Note: note})
 }
 
 // RejectRefund rejects a case with a reason the learner reads.
@@ -376,7 +366,23 @@ func (s *Server) RejectRefund(ctx context.Context, key *refundflow.APIKey, id, r
 	if err := checkRejectReason(reason); err != nil {
 		return nil, err
 	}
-	return s.commandCase(ctx, id, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: refundflow.ActorFor(key)}, Reason: reason})
+	intent, err := s.approvalIntent(ctx, key, id, refund.Reject, nil, reason)
+	if err != nil {
+		return nil, err
+	}
+	return s.commandCase(ctx, id, workflows.RejectUpdate, workflows.RejectRequest{IntentID: intent, KeyID: key.ID, Reason: reason})
+}
+
+// approvalIntent records what an approver asks of case id, for their key.
+func (s *Server) approvalIntent(ctx context.Context, key *refundflow.APIKey, id, action string, amount *int64, note string) (string, error) {
+	if _, err := s.DB.GetRefund(ctx, id); err != nil {
+		return "", err
+	}
+	in, err := s.DB.CreateApprovalIntent(ctx, refund.Intent{ID: newID("ai"), RefundID: id, KeyID: key.ID, Action: action, Amount: amount, Note: note})
+	if err != nil {
+		return "", err
+	}
+	return in.ID, nil
 }
 
 func checkRejectReason(reason string) error {
@@ -429,7 +435,7 @@ type caseJSON struct {
 	Currency      string                   `json:"currency"`
 	Decision      *policy.Decision         `json:"decision"`
 	Offers        []refundflow.Offer       `json:"offers"`
-	Approvals     []postgres.Approval      `json:"approvals"`
+	Approvals     []refund.Approval        `json:"approvals"`
 	Payment       *paymentJSON             `json:"payment"`
 	SLA           slaJSON                  `json:"sla"`
 	Appeal        appealJSON               `json:"appeal"`

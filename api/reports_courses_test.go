@@ -11,7 +11,9 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 )
 
 // monitoredCourses stores four courses, three refunding 1 of their 20
@@ -40,8 +42,8 @@ func monitoredCourses(t *testing.T, e *env, at time.Time) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := e.db.RecordStep(ctx, postgres.Step{RefundID: rc.ID, Seq: 1, At: at, Actor: refundflow.SystemActor, Event: "refunded",
-				Snapshot: postgres.CaseSnapshot{Status: refundflow.StatusRefunded}}); err != nil {
+			if err := e.db.RecordStep(ctx, refund.Step{RefundID: rc.ID, Seq: 1, At: at, Actor: refundflow.SystemActor, Event: "refunded",
+				Snapshot: refund.Snapshot{Status: refundflow.StatusRefunded}}, notify.Outbox{}); err != nil {
 				t.Fatal(err)
 			}
 		}

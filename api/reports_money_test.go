@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 )
 
 type figures struct {
@@ -193,8 +195,8 @@ func seedRetained(t *testing.T, e *env, orderID string, amount int64) {
 		t.Fatal(err)
 	}
 	closed := time.Now()
-	if err := e.db.RecordStep(ctx, postgres.Step{RefundID: id, Seq: 1, At: closed, Actor: refundflow.SystemActor, Event: "offer_accepted",
-		Snapshot: postgres.CaseSnapshot{Status: refundflow.StatusRetained, Amount: &amount, ClosedAt: &closed}}); err != nil {
+	if err := e.db.RecordStep(ctx, refund.Step{RefundID: id, Seq: 1, At: closed, Actor: refundflow.SystemActor, Event: "offer_accepted",
+		Snapshot: refund.Snapshot{Status: refundflow.StatusRetained, Amount: &amount, ClosedAt: &closed}}, notify.Outbox{}); err != nil {
 		t.Fatal(err)
 	}
 }

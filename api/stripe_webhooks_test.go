@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/refund"
 )
 
 const stripeSecret = "whsec_api_test"
@@ -182,22 +183,8 @@ func seedSettledRefund(t *testing.T, e *env, orderID string, amount int64, provi
 	if _, err := e.db.InsertRefund(ctx, postgres.NewRefund{ID: caseID, Order: order, Reason: policy.ReasonOther, SubmittedBy: "k", RequestHash: []byte(caseID)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.ReservePayment(ctx, caseID, 1, amount); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.db.SettlePayment(ctx, postgres.Settlement{
+	pgtest.Pay(t, e.db, amount, refund.Settlement{
 		RefundID: caseID, Attempt: 1, Status: status, ProviderRefundID: providerID, ProviderCreated: time.Now(), ChargeFee: amount * 3 / 100,
-	}); err != nil {
-		t.Fatal(err)
-	}
-	closed := time.Now()
-	final := refundflow.StatusRefunded
-	if status != string(stripe.RefundStatusSucceeded) {
-		final = refundflow.StatusFailed
-	}
-	if err := e.db.RecordStep(ctx, postgres.Step{RefundID: caseID, Seq: 1, At: closed, Actor: refundflow.SystemActor, Event: string(final),
-		Snapshot: postgres.CaseSnapshot{Status: final, Amount: &amount, ProviderRefundID: providerID, PaymentStatus: status, ClosedAt: &closed}}); err != nil {
-		t.Fatal(err)
-	}
+	})
 	return caseID
 }

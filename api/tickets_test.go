@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
+	"github.com/refundflow/refundflow/ticket"
 )
 
 var (
@@ -42,7 +44,7 @@ func (e *env) openTicket(id string, tier sla.Tier, n postgres.NewTicket) *postgr
 }
 
 // step records what the ticket's workflow would: a later state of the ticket.
-func (e *env) step(t *postgres.Ticket, seq int, event string, snap postgres.TicketSnapshot) {
+func (e *env) step(t *postgres.Ticket, seq int, event string, snap ticket.Snapshot) {
 	e.t.Helper()
 	if snap.EscalationLevel == 0 {
 		snap.EscalationLevel = 1
@@ -52,9 +54,9 @@ func (e *env) step(t *postgres.Ticket, seq int, event string, snap postgres.Tick
 	}
 	snap.SLA = t.SLA
 	snap.SLA.EscalationLevel = snap.EscalationLevel
-	if err := e.db.RecordTicketStep(context.Background(), postgres.TicketStep{
+	if err := e.db.RecordTicketStep(context.Background(), ticket.Step{
 		TicketID: t.ID, Seq: seq, At: time.Now().UTC(), Actor: adaAgent, Event: event, Snapshot: snap,
-	}); err != nil {
+	}, notify.Outbox{}); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -237,8 +239,8 @@ func TestTicketShowsEveryDeadlineInTheSpecShape(t *testing.T) {
 func TestTicketCommandsRefuseBadInputAndClosedTickets(t *testing.T) {
 	e := newEnv(t)
 	tk := e.openTicket("tk-closed", sla.Paid, postgres.NewTicket{})
-	e.step(tk, 1, "resolved", postgres.TicketSnapshot{Status: refundflow.TicketResolved})
-	e.step(tk, 2, "closed", postgres.TicketSnapshot{Status: refundflow.TicketClosed})
+	e.step(tk, 1, "resolved", ticket.Snapshot{Status: refundflow.TicketResolved})
+	e.step(tk, 2, "closed", ticket.Snapshot{Status: refundflow.TicketClosed})
 	tests := []struct {
 		name, path string
 		body       any
@@ -271,7 +273,7 @@ func TestLearnersRateResolvedTicketsOnly(t *testing.T) {
 	} else if code, _ := r.errorCode(t); code != "not_resolved" {
 		t.Fatalf("code %s", code)
 	}
-	e.step(tk, 1, "resolved", postgres.TicketSnapshot{Status: refundflow.TicketResolved})
+	e.step(tk, 1, "resolved", ticket.Snapshot{Status: refundflow.TicketResolved})
 	for _, bad := range []any{map[string]any{"score": 0}, map[string]any{"score": 6}, map[string]any{}, map[string]any{"score": 4.5}} {
 		if r := e.do(platform, "POST", "/v1/tickets/tk-rated/csat", bad); r.Status != http.StatusBadRequest {
 			t.Fatalf("score %v: %d", bad, r.Status)
@@ -294,8 +296,8 @@ func TestTicketListFiltersByStatusTierLevelAndSLAState(t *testing.T) {
 	free := e.openTicket("tk-1", sla.Free, postgres.NewTicket{OpenedAt: base})
 	vip := e.openTicket("tk-2", sla.VIP, postgres.NewTicket{OpenedAt: base.Add(time.Minute)})
 	e.openTicket("tk-3", sla.VIP, postgres.NewTicket{OpenedAt: base.Add(2 * time.Minute)})
-	e.step(vip, 1, "sla_breached", postgres.TicketSnapshot{Status: refundflow.TicketOpen, EscalationLevel: 2, SLAState: "breached"})
-	e.step(free, 1, "resolved", postgres.TicketSnapshot{Status: refundflow.TicketResolved})
+	e.step(vip, 1, "sla_breached", ticket.Snapshot{Status: refundflow.TicketOpen, EscalationLevel: 2, SLAState: "breached"})
+	e.step(free, 1, "resolved", ticket.Snapshot{Status: refundflow.TicketResolved})
 
 	ids := func(query string) []string {
 		t.Helper()
@@ -342,16 +344,16 @@ func TestSLAReportByTierAndAgent(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	quick := e.openTicket("tk-quick", sla.Free, postgres.NewTicket{})
-	e.step(quick, 1, "resolved", postgres.TicketSnapshot{Status: refundflow.TicketResolved, FirstResponder: &adaAgent,
+	e.step(quick, 1, "resolved", ticket.Snapshot{Status: refundflow.TicketResolved, FirstResponder: &adaAgent,
 		FirstResponseBusiness: dur(time.Hour), ResolutionBusiness: dur(3 * time.Hour), AgentMessages: 1})
 	slow := e.openTicket("tk-slow", sla.Free, postgres.NewTicket{})
-	e.step(slow, 1, "resolved", postgres.TicketSnapshot{Status: refundflow.TicketResolved, FirstResponder: &adaAgent, SLAState: "breached",
+	e.step(slow, 1, "resolved", ticket.Snapshot{Status: refundflow.TicketResolved, FirstResponder: &adaAgent, SLAState: "breached",
 		FirstResponseBusiness: dur(3 * time.Hour), ResolutionBusiness: dur(10 * time.Hour), AgentMessages: 2, EscalationLevel: 2})
 	answered := e.openTicket("tk-vip-answered", sla.VIP, postgres.NewTicket{})
-	e.step(answered, 1, "first_response", postgres.TicketSnapshot{Status: refundflow.TicketOpen, FirstResponder: &bobAgent,
+	e.step(answered, 1, "first_response", ticket.Snapshot{Status: refundflow.TicketOpen, FirstResponder: &bobAgent,
 		FirstResponseBusiness: dur(10 * time.Minute), AgentMessages: 1})
 	ignored := e.openTicket("tk-vip-ignored", sla.VIP, postgres.NewTicket{})
-	e.step(ignored, 1, "sla_breached", postgres.TicketSnapshot{Status: refundflow.TicketOpen, SLAState: "breached", EscalationLevel: 2})
+	e.step(ignored, 1, "sla_breached", ticket.Snapshot{Status: refundflow.TicketOpen, SLAState: "breached", EscalationLevel: 2})
 	for id, score := range map[string]int{"tk-quick": 5, "tk-slow": 3} {
 		if _, err := e.db.RateTicket(ctx, id, postgres.CSAT{Score: score, RatedAt: time.Now()}, "key_platform"); err != nil {
 			t.Fatal(err)

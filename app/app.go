@@ -23,6 +23,7 @@ import (
 	"github.com/refundflow/refundflow/config"
 	"github.com/refundflow/refundflow/console"
 	"github.com/refundflow/refundflow/notify"
+	"github.com/refundflow/refundflow/outbox"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/temporalclient"
@@ -47,6 +48,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, err
 	}
+	reg.MustRegister(outbox.Collector{DB: db})
 	tc, err := temporalclient.Dial(ctx, cfg, logger, reg)
 	if err != nil {
 		db.Close()
@@ -62,13 +64,20 @@ func (a *App) Close() {
 }
 
 // Activities builds the activities' dependencies from the configuration:
-// Stripe, SMTP (or the sink) and the platform webhook sender.
-func (a *App) Activities() (*activities.Activities, error) {
-	acts := &activities.Activities{
+// Stripe, and the Temporal client the activities start workflows with.
+func (a *App) Activities() *activities.Activities {
+	return &activities.Activities{
 		DB:     a.DB,
 		Stripe: payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2}),
+		Start:  workflows.Starter{Client: a.Temporal},
 		Logger: a.Logger,
 	}
+}
+
+// Outbox builds the delivery of the outbox from the configuration: SMTP
+// (or the sink) and the platform webhook sender.
+func (a *App) Outbox() (*outbox.Dispatcher, error) {
+	d := &outbox.Dispatcher{DB: a.DB, Logger: a.Logger}
 	if a.Config.SMTPURL != "" {
 		smtpURL, from, err := splitFrom(a.Config.SMTPURL)
 		if err != nil {
@@ -78,15 +87,15 @@ func (a *App) Activities() (*activities.Activities, error) {
 		if err != nil {
 			return nil, fmt.Errorf("SMTP_URL: %w", err)
 		}
-		acts.Mailer = m
+		d.Mailer = m
 	}
 	if a.Config.PlatformWebhookURL != "" {
-		acts.Webhooks = &notify.WebhookSender{
+		d.Webhooks = &notify.WebhookSender{
 			URL: a.Config.PlatformWebhookURL, Secret: a.Config.PlatformWebhookSecret,
 			Client: &http.Client{Timeout: notify.DefaultWebhookTimeout},
 		}
 	}
-	return acts, nil
+	return d, nil
 }
 
 // splitFrom takes the sender address from SMTP_URL's "from" parameter
@@ -117,11 +126,13 @@ func (a *App) RunWorker(ctx context.Context) error {
 	if err := workflows.EnsureSchedules(ctx, a.Temporal); err != nil {
 		return err
 	}
-	acts, err := a.Activities()
+	deliveries, err := a.Outbox()
 	if err != nil {
 		return err
 	}
-	return worker.Run(ctx, a.Temporal, acts, worker.Options{StripeRatePerSecond: a.Config.StripeRatePerSecond, Logger: a.Logger})
+	return worker.Run(ctx, a.Temporal, a.Activities(), worker.Options{
+		StripeRatePerSecond: a.Config.StripeRatePerSecond, Logger: a.Logger, Outbox: deliveries,
+	})
 }
 
 // RunAPI serves HTTP on cfg.HTTPAddr until ctx ends, then drains open

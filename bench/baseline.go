@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -17,125 +16,20 @@ import (
 	"github.com/refundflow/refundflow/workflows"
 )
 
-// The engine baseline is what the embedded Temporal server can do with a
-// workflow of exactly the auto-approved refund case's shape whose
-// activities do nothing: the same activities in the same order and
-// concurrency, on the same task queues with the same worker options
-// (worker.QueueOptions, the payments queue's rate limit included), the same
-// activity options, the same search attributes at start and the same four
-// upserts, no timers, and payloads of the sizes the real case carries
-// (measured on workflows/testdata/histories/refund-auto-approved.json).
-// The pipeline's throughput is judged against it.
+// The engine floor is what the embedded Temporal server can do with a
+// workflow that runs no activity at all: it starts with the refund case's
+// search attributes and completes in its first workflow task. Nothing the
+// product does can be cheaper; the pipeline's throughput is judged against
+// it, measured on the same server in the same run, in rounds alternated
+// with the pipeline's.
 
-// BaselineInput starts a baseline workflow.
-type BaselineInput struct {
+// FloorInput starts a floor workflow.
+type FloorInput struct {
 	ID string
 }
 
-// Payload sizes of the real case's activities, in bytes of JSON.
-const (
-	sizeNotice         = 120  // NotifyLearner / SendWebhook input
-	sizeEvaluateResult = 1100 // the decision with both explanations
-	sizeFirstStep      = 1500 // RecordStep "evaluated" carries the decision
-	sizeStep           = 500  // later RecordSteps
-	sizeAttempt        = 280  // ReservePayment's result, CreateStripeRefund's input
-	sizeStripeRefund   = 270
-	sizeSettle         = 300
-)
-
-// Baseline is the no-op twin of workflows.Refund on the auto-approved path
-// (refund.go, refund_case.go, refund_payment.go):
-//
-//	NotifyLearner + SendWebhook (async)     notifications
-//	Evaluate, RecordStep + upsert            refunds
-//	RecordStep + upsert, SendWebhook (async) refunds, notifications
-//	ReservePayment, RecordStep + upsert      refunds
-//	CreateStripeRefund                       payments (rate-limited)
-//	SettlePayment, RecordStep + upsert       refunds
-//	NotifyLearner + SendWebhook (async)      notifications
-//	wait for the notifications, complete
-func Baseline(ctx workflow.Context, in BaselineInput) (string, error) {
-	var a *baselineActivities
-	// The product's own options (workflows/options.go, refund_payment.go).
-	db := workflow.WithActivityOptions(ctx, workflows.DBActivityOptions(30*time.Second))
-	notify := workflow.WithActivityOptions(ctx, workflows.NotifyActivityOptions(24*time.Hour))
-	pay := workflow.WithActivityOptions(ctx, workflows.StripeActivityOptions())
-	var pending []workflow.Future
-	tell := func(size int) {
-		pending = append(pending, workflow.ExecuteActivity(notify, a.BaselineNotify, pad(size)))
-	}
-	seq := 0
-	step := func(size int, status string) error {
-		seq++
-		if err := workflow.ExecuteActivity(db, a.BaselineStep, pad(size)).Get(ctx, nil); err != nil {
-			return err
-		}
-		return workflow.UpsertTypedSearchAttributes(ctx,
-			workflows.RefundStatusKey.ValueSet(status), workflows.EscalationLevelKey.ValueSet(1),
-			workflows.CurrencyKey.ValueSet("CNY"), workflows.RefundAmountKey.ValueSet(19900),
-			workflows.SlaDeadlineKey.ValueUnset())
-	}
-
-	tell(sizeNotice)
-	tell(sizeNotice)
-	if err := workflow.ExecuteActivity(db, a.BaselineEvaluate, in.ID).Get(ctx, nil); err != nil {
-		return "", err
-	}
-	if err := step(sizeFirstStep, "evaluating"); err != nil {
-		return "", err
-	}
-	if err := step(sizeStep, "refunding"); err != nil {
-		return "", err
-	}
-	tell(sizeNotice)
-	var attempt string
-	if err := workflow.ExecuteActivity(db, a.BaselineReserve, in.ID).Get(ctx, &attempt); err != nil {
-		return "", err
-	}
-	if err := step(sizeStep, "refunding"); err != nil {
-		return "", err
-	}
-	var refund string
-	if err := workflow.ExecuteActivity(pay, a.BaselineCreateRefund, attempt).Get(ctx, &refund); err != nil {
-		return "", err
-	}
-	if err := workflow.ExecuteActivity(db, a.BaselineSettle, pad(sizeSettle)).Get(ctx, nil); err != nil {
-		return "", err
-	}
-	if err := step(sizeStep, "refunded"); err != nil {
-		return "", err
-	}
-	tell(sizeNotice)
-	tell(sizeNotice)
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	for _, f := range pending {
-		if err := f.Get(ctx, nil); err != nil {
-			return "", err
-		}
-	}
-	return "refunded", nil
-}
-
-// baselineActivities do nothing but answer with payloads of the real
-// activities' sizes.
-type baselineActivities struct{}
-
-func (*baselineActivities) BaselineNotify(context.Context, string) error { return nil }
-func (*baselineActivities) BaselineStep(context.Context, string) error   { return nil }
-func (*baselineActivities) BaselineEvaluate(context.Context, string) (string, error) {
-	return pad(sizeEvaluateResult), nil
-}
-func (*baselineActivities) BaselineReserve(context.Context, string) (string, error) {
-	return pad(sizeAttempt), nil
-}
-func (*baselineActivities) BaselineCreateRefund(context.Context, string) (string, error) {
-	return pad(sizeStripeRefund), nil
-}
-func (*baselineActivities) BaselineSettle(context.Context, string) (string, error) {
-	return pad(sizeAttempt), nil
-}
-
-func pad(n int) string { return strings.Repeat("x", n) }
+// Floor is the engine floor's workflow: no activity, no timer, no upsert.
+func Floor(workflow.Context, FloorInput) (string, error) { return "done", nil }
 
 // baselineRunner runs baseline workflows in rounds on c's server, with
 // workers of the product's options started for each round.
@@ -156,35 +50,22 @@ func newBaselineRunner(c client.Client, cpu cpuMeter, stripeRate float64, store 
 // round runs warmup uncounted workflows and then count counted ones,
 // concurrency at a time.
 func (b *baselineRunner) round(ctx context.Context, warmup, count, concurrency int) error {
-	acts := &baselineActivities{}
-	opts := worker.Options{StripeRatePerSecond: b.stripeRate}
-	for _, q := range []string{workflows.RefundsTaskQueue, workflows.PaymentsTaskQueue, workflows.NotificationsTaskQueue} {
-		w := sdkworker.New(b.c, q, worker.QueueOptions(q, opts))
-		switch q {
-		case workflows.RefundsTaskQueue:
-			w.RegisterWorkflow(Baseline)
-			for _, fn := range []any{acts.BaselineEvaluate, acts.BaselineStep, acts.BaselineReserve, acts.BaselineSettle} {
-				w.RegisterActivity(fn)
-			}
-		case workflows.PaymentsTaskQueue:
-			w.RegisterActivity(acts.BaselineCreateRefund)
-		default:
-			w.RegisterActivity(acts.BaselineNotify)
-		}
-		if err := w.Start(); err != nil {
-			return err
-		}
-		defer w.Stop()
+	// The refunds queue's worker, with the product's options.
+	w := sdkworker.New(b.c, workflows.RefundsTaskQueue, worker.QueueOptions(workflows.RefundsTaskQueue, worker.Options{}))
+	w.RegisterWorkflow(Floor)
+	if err := w.Start(); err != nil {
+		return err
 	}
+	defer w.Stop()
 	one := func(counted bool) func(ctx context.Context, i int) error {
 		return func(ctx context.Context, i int) error {
 			began := time.Now()
 			wr, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-				ID:                    fmt.Sprintf("bench-baseline/%s/%d", b.run, i),
+				ID:                    fmt.Sprintf("bench-floor/%s/%d", b.run, i),
 				TaskQueue:             workflows.RefundsTaskQueue,
 				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 				TypedSearchAttributes: workflows.RefundStartAttributes("changed_mind", fmt.Sprintf("bench-order-%d", i), "bench-course", "CNY"),
-			}, Baseline, BaselineInput{ID: fmt.Sprintf("rf_%016d", i)})
+			}, Floor, FloorInput{ID: fmt.Sprintf("rf_%016d", i)})
 			if err != nil {
 				return err
 			}

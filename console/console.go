@@ -105,9 +105,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /console/analytics", s.auth(roles(approver, admin), s.analytics))
 	mux.Handle("GET /console/analytics/courses.csv", s.auth(roles(approver, admin), s.coursesCSV))
 	mux.Handle("GET /console/analytics/sla.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.SLAReport)))
-	if s.DevOutbox {
-		mux.Handle("GET /console/outbox", s.auth(roles(agent, approver, admin), s.outbox))
-	}
+	mux.Handle("GET /console/outbox", s.auth(roles(agent, approver, admin), s.outbox))
 	// Forms are only accepted from the console's own pages: the browser's
 	// Fetch Metadata and Origin say where a request comes from.
 	protection := http.NewCrossOriginProtection()

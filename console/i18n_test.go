@@ -103,8 +103,8 @@ func TestEveryCodeOnThePagesHasWords(t *testing.T) {
 		codes = append(codes, "finding_"+k)
 	}
 	// Every timeline event the workflows and the read model write.
-	event := regexp.MustCompile(`(?i)\bevent: +"([a-z_]+)"`)
-	for _, dir := range []string{"../workflows", "../postgres"} {
+	event := regexp.MustCompile(`(?i)\bevent(?:: +| = )"([a-z_]+)"`)
+	for _, dir := range []string{"../workflows", "../postgres", "../refund"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no sources in %s: %v", dir, err)

@@ -142,15 +142,33 @@ func parseAmount(v string) (int64, error) {
 }
 
 type outboxPage struct {
-	Emails []*postgres.EmailRecord
+	DeadEmails []*postgres.EmailRecord
+	DeadEvents []*postgres.EventRecord
+	Emails     []*postgres.EmailRecord
+	Events     []*postgres.EventRecord
+	// Sink: without SMTP_URL the emails stay here (the dev stack).
+	Sink bool
 }
 
-// outbox shows the email sink: every email the dev stack would have sent.
+// outbox shows the messages the steps wrote and how their delivery went:
+// the dead letter first — what could not be delivered, with its attempts
+// and last error, for staff to act on — then the newest emails (the dev
+// stack's sink among them) and platform events.
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request, sess *session) {
-	emails, err := s.DB.Emails(r.Context(), 100)
-	if err != nil {
+	ctx := r.Context()
+	page := outboxPage{Sink: s.DevOutbox}
+	var err error
+	if page.DeadEmails, page.DeadEvents, err = s.DB.DeadLetter(ctx, 100); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, sess, http.StatusOK, "outbox", outboxPage{Emails: emails})
+	if page.Emails, err = s.DB.Emails(ctx, 100); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if page.Events, err = s.DB.Events(ctx, 100); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, sess, http.StatusOK, "outbox", page)
 }

@@ -23,8 +23,11 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/refund"
 )
 
 // artifacts is where the browser tests leave their screenshots.
@@ -526,23 +529,16 @@ func TestAdminRemediatesAnOutageFromTheConsole(t *testing.T) {
 // bookRefund seeds an order of the product and its case; when refund is
 // not zero the case's refund settled at Stripe, booked in the ledger (with
 // reversal clawed back from the creator), as the case's workflow does.
-func (s *stack) bookRefund(orderID, productID string, paid, refund int64, reason policy.Reason, reversal int64) string {
+func (s *stack) bookRefund(orderID, productID string, paid, refunded int64, reason policy.Reason, reversal int64) string {
 	s.t.Helper()
 	s.world.Order(refundflow.Order{ID: orderID, LearnerID: "learner-" + orderID, ProductID: productID, Amount: paid, Currency: "CNY",
 		PurchasedAt: time.Now().Add(-5 * 24 * time.Hour).UTC()})
 	id := s.world.Case("rf-"+orderID, orderID, reason, s.keys[platform].id)
-	if refund == 0 {
+	if refunded == 0 {
 		return id
 	}
-	ctx := context.Background()
-	if _, err := s.world.DB.ReservePayment(ctx, id, 1, refund); err != nil {
-		s.t.Fatal(err)
-	}
-	if _, err := s.world.DB.SettlePayment(ctx, postgres.Settlement{RefundID: id, Attempt: 1, Status: "succeeded", ProviderRefundID: "re_" + orderID,
-		ProviderCreated: time.Now(), ChargeFee: paid * 3 / 100, TransferReversal: reversal}); err != nil {
-		s.t.Fatal(err)
-	}
-	s.caseStep(id, refundflow.StatusRefunded, refund)
+	pgtest.Pay(s.t, s.world.DB, refunded, refund.Settlement{RefundID: id, Attempt: 1, Status: "succeeded", ProviderRefundID: "re_" + orderID,
+		ProviderCreated: time.Now(), ChargeFee: paid * 3 / 100, TransferReversal: reversal})
 	return id
 }
 
@@ -550,12 +546,12 @@ func (s *stack) bookRefund(orderID, productID string, paid, refund int64, reason
 func (s *stack) caseStep(id string, status refundflow.RefundStatus, amount int64) {
 	s.t.Helper()
 	now := time.Now()
-	snap := postgres.CaseSnapshot{Status: status, Amount: &amount}
+	snap := refund.Snapshot{Status: status, Amount: &amount}
 	if !status.Open() {
 		snap.ClosedAt = &now
 	}
-	if err := s.world.DB.RecordStep(context.Background(), postgres.Step{RefundID: id, Seq: 1, At: now, Actor: refundflow.SystemActor,
-		Event: string(status), Snapshot: snap}); err != nil {
+	if err := s.world.DB.RecordStep(context.Background(), refund.Step{RefundID: id, Seq: 1, At: now, Actor: refundflow.SystemActor,
+		Event: string(status), Snapshot: snap}, notify.Outbox{}); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -607,14 +603,8 @@ func (s *stack) seedMoney() int64 {
 	for i := 6; i < 10; i++ {
 		book(fmt.Sprintf("wc-%02d", i), "c-creator", 10000, 0, policy.ReasonOther, 0)
 	}
-	if _, err := w.DB.ReservePayment(ctx, failed, 1, 10000); err != nil {
-		s.t.Fatal(err)
-	}
-	if _, err := w.DB.SettlePayment(ctx, postgres.Settlement{RefundID: failed, Attempt: 1, Status: "failed", ProviderRefundID: "re_wc-05",
-		FailureReason: "expired_or_canceled_card", ProviderCreated: time.Now(), ChargeFee: 300}); err != nil {
-		s.t.Fatal(err)
-	}
-	s.caseStep(failed, refundflow.StatusFailed, 10000)
+	pgtest.Pay(s.t, w.DB, 10000, refund.Settlement{RefundID: failed, Attempt: 1, Status: "failed", ProviderRefundID: "re_wc-05",
+		FailureReason: "expired_or_canceled_card", ProviderCreated: time.Now(), ChargeFee: 300})
 
 	now := time.Now()
 	const run = "reconcile/console"
@@ -632,11 +622,7 @@ func (s *stack) seedMoney() int64 {
 	if _, err := w.DB.FinishReconciliation(ctx, run); err != nil {
 		s.t.Fatal(err)
 	}
-	acts, err := s.app.Activities()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if _, err := acts.MonitorCourses(ctx, activities.MonitorInput{At: now, Window: 30 * 24 * time.Hour}); err != nil {
+	if _, err := s.app.Activities().MonitorCourses(ctx, activities.MonitorInput{At: now, Window: 30 * 24 * time.Hour}); err != nil {
 		s.t.Fatal(err)
 	}
 	return refunded + 1200 // the dashboard refund the reconciliation adopted
@@ -763,4 +749,38 @@ func TestConsolePagesFollowTheRole(t *testing.T) {
 		}
 	}
 	b.noErrors()
+}
+
+// A message that could not be delivered is in the outbox's dead letter,
+// with its attempts and last error, for staff to act on.
+func TestStaffSeeTheDeadLetterInTheOutbox(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	ctx := context.Background()
+	db := s.world.DB
+	if err := db.WriteOutbox(ctx, notify.Outbox{
+		Emails: []notify.Email{{To: "gone@example.com", Subject: "Your refund", Text: "On its way.", MessageID: "rf-dead/0002/refunded"}},
+		Events: []notify.Event{{ID: "evt_rf-dead_2_refund.succeeded", Type: notify.EventRefundSucceeded, CreatedAt: time.Now(), Data: map[string]string{"refund_id": "rf-dead"}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EmailFailed(ctx, "rf-dead/0002/refunded", time.Now(), "550 5.1.1 no such user", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EventFailed(ctx, "evt_rf-dead_2_refund.succeeded", time.Now(), postgres.DeliveryTry{Attempt: 1, At: time.Now(), HTTPStatus: 410, Error: "410 Gone"}, true); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t)
+	b.signIn(s, admin)
+	b.visit(s, "/console/outbox", "outbox")
+	if n := b.count("details.dead"); n != 2 {
+		t.Fatalf("%d dead letters shown", n)
+	}
+	shown := strings.Join(b.texts("details.dead"), "\n")
+	for _, want := range []string{"gone@example.com", "550 5.1.1 no such user", "refund.succeeded", "410 Gone"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the dead letter does not show %q:\n%s", want, shown)
+		}
+	}
+	b.screenshot("outbox-dead-letter")
 }

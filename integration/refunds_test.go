@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"slices"
@@ -108,7 +109,7 @@ func TestAutoApprovedCaseIsRefundedThroughTheAPI(t *testing.T) {
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`refundflow_http_request_duration_seconds_count{method="POST",route="/v1/refunds",status="201"}`,
-		`temporal_activity_execution_latency_seconds_count{activity_type="CreateStripeRefund"`} {
+		`temporal_activity_execution_latency_seconds_count{activity_type="RefundThroughStripe"`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
@@ -174,4 +175,108 @@ func TestAcceptedOfferThroughTheAPI(t *testing.T) {
 		t.Fatalf("platform heard %v", s.world.Platform.Types(c.ID))
 	}
 	s.saveHistory("refund/"+c.ID, "refund-offer-accepted")
+}
+
+// A learner who declines the retention offer is refunded: the decision
+// approves itself once the offer is answered.
+func TestDeclinedOfferIsRefundedThroughTheAPI(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	p := course("c-decline")
+	p["alternatives"] = []string{"c-decline-other"}
+	s.do(platform, "PUT", "/v1/products/c-decline-other", course("c-decline-other"), nil)
+	s.seed("it-decline", p, 19900, 3*24*time.Hour)
+
+	var c refundCase
+	s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-decline", "reason": "not_as_expected"}, &c)
+	s.waitFor(c.ID, refundflow.StatusOffered)
+	var declined refundCase
+	if code := s.do(platform, "POST", "/v1/refunds/"+c.ID+"/offers/decline", map[string]any{"note": "just the money"}, &declined); code != http.StatusOK ||
+		(declined.Status != refundflow.StatusRefunding && declined.Status != refundflow.StatusRefunded) {
+		t.Fatalf("decline: %d %s", code, declined.Status)
+	}
+	done := s.waitFor(c.ID, refundflow.StatusRefunded)
+	wantEvents(t, done.events(), "evaluated", "offered", "offer_declined", "auto_approved", "payment_requested", "refunded")
+	s.waitForClosed("refund/" + c.ID)
+	s.saveHistory("refund/"+c.ID, "refund-offer-declined")
+}
+
+// A rejected learner appeals once: the appeal goes to another approver one
+// level up, and support gets a linked ticket whose workflow runs on its own.
+func TestAppealedCaseIsDecidedByAnotherApprover(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.seed("it-appeal", course("c-appeal"), 29900, 20*24*time.Hour)
+
+	var c refundCase
+	s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-appeal", "reason": "quality_issue"}, &c)
+	s.waitFor(c.ID, refundflow.StatusAwaitingApproval)
+	if code := s.do(approver, "POST", "/v1/refunds/"+c.ID+"/reject", map[string]any{"reason": "the lessons match the syllabus"}, nil); code != http.StatusOK {
+		t.Fatalf("reject: %d", code)
+	}
+	s.waitFor(c.ID, refundflow.StatusRejected)
+	var appealed refundCase
+	if code := s.do(platform, "POST", "/v1/refunds/"+c.ID+"/appeal", map[string]any{"note": "lesson 3 is missing"}, &appealed); code != http.StatusOK {
+		t.Fatalf("appeal: %d", code)
+	}
+	s.waitFor(c.ID, refundflow.StatusAwaitingApproval)
+	var errBody map[string]map[string]any
+	if code := s.do(approver, "POST", "/v1/refunds/"+c.ID+"/approve", map[string]any{}, &errBody); code != http.StatusForbidden ||
+		errBody["error"]["code"] != "appeal_needs_another_approver" {
+		t.Fatalf("the rejecting approver decides the appeal: %d %v", code, errBody)
+	}
+	if code := s.do(admin, "POST", "/v1/refunds/"+c.ID+"/approve", map[string]any{"note": "lesson 3 is indeed missing"}, nil); code != http.StatusOK {
+		t.Fatalf("approve: %d", code)
+	}
+	done := s.waitFor(c.ID, refundflow.StatusRefunded)
+	wantEvents(t, done.events(), "rejected", "appeal_window_opened", "appealed", "ticket_opened", "awaiting_approval", "approved", "refunded")
+	if done.SLA.EscalationLevel != 2 {
+		t.Fatalf("level %d after the appeal", done.SLA.EscalationLevel)
+	}
+	ticketID := "tk_appeal_" + c.ID
+	if code := s.do(agent, "GET", "/v1/tickets/"+ticketID, nil, nil); code != http.StatusOK {
+		t.Fatalf("the appeal's ticket: %d", code)
+	}
+	if _, err := s.app.Temporal.DescribeWorkflowExecution(context.Background(), "ticket/"+ticketID, ""); err != nil {
+		t.Fatalf("the appeal's ticket has no workflow: %v", err)
+	}
+	s.waitForClosed("refund/" + c.ID)
+	s.saveHistory("refund/"+c.ID, "refund-appealed")
+}
+
+// Nobody answers an approval: the approvers are reminded at 80 % of the
+// SLA, and the case climbs a level at 100 % and again at 200 %.
+func TestUnansweredApprovalIsEscalatedTwice(t *testing.T) {
+	s := newStack(t, stackOptions{approvalSLA: 3 * time.Second})
+	s.seed("it-escalate", course("c-escalate"), 29900, 20*24*time.Hour)
+
+	var c refundCase
+	s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-escalate", "reason": "quality_issue"}, &c)
+	deadline := time.Now().Add(time.Minute)
+	for c.SLA.EscalationLevel < 3 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		s.do(agent, "GET", "/v1/refunds/"+c.ID, nil, &c)
+	}
+	if c.SLA.EscalationLevel != 3 {
+		t.Fatalf("level %d after a minute", c.SLA.EscalationLevel)
+	}
+	if code := s.do(approver, "POST", "/v1/refunds/"+c.ID+"/approve", map[string]any{}, nil); code != http.StatusOK {
+		t.Fatalf("approve: %d", code)
+	}
+	done := s.waitFor(c.ID, refundflow.StatusRefunded)
+	wantEvents(t, done.events(), "awaiting_approval", "approval_reminder", "escalated", "escalated", "approved", "refunded")
+	s.waitForClosed("refund/" + c.ID)
+	s.saveHistory("refund/"+c.ID, "refund-approval-escalated")
+}
+
+// wantEvents checks that a timeline holds the events in that order.
+func wantEvents(t *testing.T, got []string, want ...string) {
+	t.Helper()
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	if i != len(want) {
+		t.Fatalf("timeline %v does not contain %v in order", got, want)
+	}
 }

@@ -3,242 +3,31 @@ package notify
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"net/textproto"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/refundflow/refundflow/internal/smtptest"
 )
 
-// smtpServer is a small, real SMTP server (RFC 5321 subset: EHLO, STARTTLS,
-// AUTH PLAIN/LOGIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT) on loopback.
-type smtpServer struct {
-	t           *testing.T
-	ln          net.Listener
-	cert        tls.Certificate
-	implicitTLS bool
-	extensions  []string          // advertised after EHLO, e.g. "STARTTLS", "AUTH PLAIN LOGIN"
-	user, pass  string            // accepted credentials
-	rcptReplies map[string]string // recipient → reply line instead of 250
-	silent      bool              // accepts connections and never says a word
-
-	mu   sync.Mutex
-	msgs []receivedMail
-}
-
-type receivedMail struct {
-	helo, auth, from, to string
-	tls                  bool
-	data                 []byte
-}
-
-func startSMTPServer(t *testing.T, configure func(*smtpServer)) *smtpServer {
-	t.Helper()
-	s := &smtpServer{t: t, cert: selfSignedCert(t), user: "mailer", pass: "p@ss word"}
-	if configure != nil {
-		configure(s)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.implicitTLS {
-		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{s.cert}})
-	}
-	s.ln = ln
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() { s.serve(c) })
-		}
-	})
-	return s
-}
-
-func (s *smtpServer) port() string {
-	_, p, _ := net.SplitHostPort(s.ln.Addr().String())
-	return p
-}
-
-func (s *smtpServer) received() []receivedMail {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]receivedMail(nil), s.msgs...)
-}
-
-func (s *smtpServer) serve(c net.Conn) {
-	defer func() { c.Close() }()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if s.silent {
-		_, _ = io.Copy(io.Discard, c)
-		return
-	}
-	tp := textproto.NewConn(c)
-	cur := receivedMail{tls: s.implicitTLS}
-	reply := func(format string, args ...any) { _ = tp.PrintfLine(format, args...) }
-	reply("220 test.invalid ESMTP ready")
-	for {
-		line, err := tp.ReadLine()
-		if err != nil {
-			return
-		}
-		verb, arg, _ := strings.Cut(line, " ")
-		switch strings.ToUpper(verb) {
-		case "EHLO":
-			cur.helo = arg
-			var exts []string
-			for _, e := range s.extensions {
-				if !(e == "STARTTLS" && cur.tls) {
-					exts = append(exts, e)
-				}
-			}
-			if len(exts) == 0 {
-				reply("250 test.invalid")
-				continue
-			}
-			reply("250-test.invalid")
-			for i, e := range exts {
-				if i == len(exts)-1 {
-					reply("250 %s", e)
-				} else {
-					reply("250-%s", e)
-				}
-			}
-		case "STARTTLS":
-			reply("220 2.0.0 go ahead")
-			tc := tls.Server(c, &tls.Config{Certificates: []tls.Certificate{s.cert}})
-			if err := tc.Handshake(); err != nil {
-				return
-			}
-			c, tp, cur.tls = tc, textproto.NewConn(tc), true
-		case "AUTH":
-			mech, initial, _ := strings.Cut(arg, " ")
-			user, pass := s.readCredentials(tp, strings.ToUpper(mech), initial)
-			if user == s.user && pass == s.pass {
-				cur.auth = strings.ToUpper(mech)
-				reply("235 2.7.0 authenticated")
-			} else {
-				reply("535 5.7.8 authentication credentials invalid")
-			}
-		case "MAIL":
-			cur.from = angleAddr(arg)
-			reply("250 2.1.0 ok")
-		case "RCPT":
-			addr := angleAddr(arg)
-			if r, ok := s.rcptReplies[addr]; ok {
-				reply("%s", r)
-				continue
-			}
-			cur.to = addr
-			reply("250 2.1.5 ok")
-		case "DATA":
-			reply("354 end with <CRLF>.<CRLF>")
-			data, err := tp.ReadDotBytes()
-			if err != nil {
-				return
-			}
-			cur.data = data
-			s.mu.Lock()
-			s.msgs = append(s.msgs, cur)
-			s.mu.Unlock()
-			reply("250 2.0.0 queued")
-		case "RSET", "NOOP":
-			reply("250 2.0.0 ok")
-		case "QUIT":
-			reply("221 2.0.0 bye")
-			return
-		default:
-			reply("502 5.5.1 unknown command")
-		}
-	}
-}
-
-// angleAddr takes the address out of "FROM:<a@b> BODY=8BITMIME".
-func angleAddr(arg string) string {
-	_, rest, _ := strings.Cut(arg, "<")
-	addr, _, _ := strings.Cut(rest, ">")
-	return addr
-}
-
-func (s *smtpServer) readCredentials(tp *textproto.Conn, mech, initial string) (user, pass string) {
-	ask := func(challenge string) string {
-		_ = tp.PrintfLine("334 %s", base64.StdEncoding.EncodeToString([]byte(challenge)))
-		line, _ := tp.ReadLine()
-		b, _ := base64.StdEncoding.DecodeString(line)
-		return string(b)
-	}
-	switch mech {
-	case "PLAIN":
-		resp := initial
-		if resp == "" {
-			_ = tp.PrintfLine("334 ")
-			resp, _ = tp.ReadLine()
-		}
-		b, _ := base64.StdEncoding.DecodeString(resp)
-		parts := strings.Split(string(b), "\x00")
-		if len(parts) == 3 {
-			return parts[1], parts[2]
-		}
-	case "LOGIN":
-		return ask("Username:"), ask("Password:")
-	}
-	return "", ""
-}
-
-func selfSignedCert(t *testing.T) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "test smtp"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
-
 // mailerFor returns a mailer that trusts the test server's certificate.
-func mailerFor(t *testing.T, s *smtpServer, scheme, userinfo string) *SMTPMailer {
+func mailerFor(t *testing.T, s *smtptest.Server, scheme, userinfo string) *SMTPMailer {
 	t.Helper()
-	m, err := NewSMTPMailer(scheme+"://"+userinfo+"127.0.0.1:"+s.port(), "课程售后 <support@refundflow.example>")
+	m, err := NewSMTPMailer(scheme+"://"+userinfo+"127.0.0.1:"+s.Port(), "课程售后 <support@refundflow.example>")
 	if err != nil {
 		t.Fatal(err)
 	}
-	leaf, err := x509.ParseCertificate(s.cert.Certificate[0])
+	leaf, err := x509.ParseCertificate(s.Cert.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +95,7 @@ func parseMail(t *testing.T, raw []byte) parsed {
 }
 
 func TestEmailArrivesOverSTARTTLSWithTextAndHTMLPartsAndAUTF8Subject(t *testing.T) {
-	srv := startSMTPServer(t, func(s *smtpServer) { s.extensions = []string{"STARTTLS", "AUTH PLAIN LOGIN", "8BITMIME"} })
+	srv := smtptest.Start(t, func(s *smtptest.Server) { s.Extensions = []string{"STARTTLS", "AUTH PLAIN LOGIN", "8BITMIME"} })
 	m := mailerFor(t, srv, "smtp", "mailer:p%40ss%20word@")
 	msg, err := Render(KindRefunded, "zh-CN", fullData())
 	if err != nil {
@@ -316,15 +105,15 @@ func TestEmailArrivesOverSTARTTLSWithTextAndHTMLPartsAndAUTF8Subject(t *testing.
 		t.Fatal(err)
 	}
 
-	got := srv.received()
+	got := srv.Received()
 	if len(got) != 1 {
 		t.Fatalf("server received %d messages", len(got))
 	}
 	r := got[0]
-	if !r.tls || r.auth != "PLAIN" || r.from != "support@refundflow.example" || r.to != "lilei@example.com" {
-		t.Errorf("envelope: tls=%v auth=%q from=%q to=%q", r.tls, r.auth, r.from, r.to)
+	if !r.TLS || r.Auth != "PLAIN" || r.From != "support@refundflow.example" || r.To != "lilei@example.com" {
+		t.Errorf("envelope: tls=%v auth=%q from=%q to=%q", r.TLS, r.Auth, r.From, r.To)
 	}
-	p := parseMail(t, r.data)
+	p := parseMail(t, r.Data)
 	if p.subject != msg.Subject {
 		t.Errorf("subject = %q, want %q", p.subject, msg.Subject)
 	}
@@ -355,7 +144,7 @@ func TestEmailArrivesOverSTARTTLSWithTextAndHTMLPartsAndAUTF8Subject(t *testing.
 	if err != nil || to[0].Name != "李雷" {
 		t.Errorf("To = %v, %v", to, err)
 	}
-	for i, line := range bytes.Split(r.data, []byte("\n")) {
+	for i, line := range bytes.Split(r.Data, []byte("\n")) {
 		if len(line) > 998 {
 			t.Errorf("line %d is %d bytes long: SMTP allows 998", i, len(line))
 		}
@@ -363,37 +152,37 @@ func TestEmailArrivesOverSTARTTLSWithTextAndHTMLPartsAndAUTF8Subject(t *testing.
 }
 
 func TestSMTPSSpeaksTLSFromTheFirstByteAndLogsInWithLOGIN(t *testing.T) {
-	srv := startSMTPServer(t, func(s *smtpServer) {
-		s.implicitTLS = true
-		s.extensions = []string{"AUTH LOGIN"}
+	srv := smtptest.Start(t, func(s *smtptest.Server) {
+		s.ImplicitTLS = true
+		s.Extensions = []string{"AUTH LOGIN"}
 	})
 	m := mailerFor(t, srv, "smtps", "mailer:p%40ss%20word@")
 	if err := m.Send(context.Background(), Email{To: "a@example.com", Subject: "Hello", Text: "Hi", MessageID: "m1"}); err != nil {
 		t.Fatal(err)
 	}
-	r := srv.received()[0]
-	if !r.tls || r.auth != "LOGIN" {
-		t.Errorf("tls=%v auth=%q", r.tls, r.auth)
+	r := srv.Received()[0]
+	if !r.TLS || r.Auth != "LOGIN" {
+		t.Errorf("tls=%v auth=%q", r.TLS, r.Auth)
 	}
-	p := parseMail(t, r.data)
+	p := parseMail(t, r.Data)
 	if p.text != "Hi\n" || fmt.Sprint(p.parts) != "[text/plain; charset=utf-8]" {
 		t.Errorf("a text-only email should be one text part: %v %q", p.parts, p.text)
 	}
 }
 
 func TestLocalMailCatcherNeedsNoCredentials(t *testing.T) {
-	srv := startSMTPServer(t, nil)
+	srv := smtptest.Start(t, nil)
 	m := mailerFor(t, srv, "smtp", "")
 	if err := m.Send(context.Background(), Email{To: "a@example.com", Subject: "s", Text: "t", HTML: "<p>t</p>", MessageID: "m1"}); err != nil {
 		t.Fatal(err)
 	}
-	if r := srv.received()[0]; r.tls || r.auth != "" {
-		t.Errorf("tls=%v auth=%q", r.tls, r.auth)
+	if r := srv.Received()[0]; r.TLS || r.Auth != "" {
+		t.Errorf("tls=%v auth=%q", r.TLS, r.Auth)
 	}
 }
 
 func TestRetriedEmailCarriesTheSameMessageID(t *testing.T) {
-	srv := startSMTPServer(t, nil)
+	srv := smtptest.Start(t, nil)
 	m := mailerFor(t, srv, "smtp", "")
 	for _, id := range []string{"refund/rf_1/approved", "refund rf_1 <approved>"} {
 		e := Email{To: "a@example.com", Subject: "s", Text: "t", MessageID: id}
@@ -403,10 +192,10 @@ func TestRetriedEmailCarriesTheSameMessageID(t *testing.T) {
 			}
 		}
 	}
-	got := srv.received()
+	got := srv.Received()
 	ids := make([]string, len(got))
 	for i, r := range got {
-		ids[i] = parseMail(t, r.data).header.Get("Message-Id")
+		ids[i] = parseMail(t, r.Data).header.Get("Message-Id")
 	}
 	if ids[0] != "<refund/rf_1/approved@refundflow.example>" || ids[1] != ids[0] {
 		t.Errorf("Message-IDs of one message sent twice: %q, %q", ids[0], ids[1])
@@ -417,9 +206,9 @@ func TestRetriedEmailCarriesTheSameMessageID(t *testing.T) {
 }
 
 func TestSMTPRepliesDecideWhetherToRetry(t *testing.T) {
-	srv := startSMTPServer(t, func(s *smtpServer) {
-		s.extensions = []string{"AUTH PLAIN"}
-		s.rcptReplies = map[string]string{
+	srv := smtptest.Start(t, func(s *smtptest.Server) {
+		s.Extensions = []string{"AUTH PLAIN"}
+		s.RcptReplies = map[string]string{
 			"gone@example.com":  "550 5.1.1 no such user",
 			"later@example.com": "451 4.7.1 greylisted, try again later",
 		}
@@ -442,13 +231,13 @@ func TestSMTPRepliesDecideWhetherToRetry(t *testing.T) {
 			t.Errorf("%s: err = %v, want code %d permanent=%v", c.name, err, c.code, c.permanent)
 		}
 	}
-	if n := len(srv.received()); n != 0 {
+	if n := len(srv.Received()); n != 0 {
 		t.Errorf("%d messages were accepted", n)
 	}
 }
 
 func TestUnusableEmailIsPermanentWithoutTouchingTheServer(t *testing.T) {
-	srv := startSMTPServer(t, nil)
+	srv := smtptest.Start(t, nil)
 	m := mailerFor(t, srv, "smtp", "")
 	for _, e := range []Email{
 		{To: "not an address", Subject: "s", Text: "t", MessageID: "m"},
@@ -463,7 +252,7 @@ func TestUnusableEmailIsPermanentWithoutTouchingTheServer(t *testing.T) {
 
 func TestCredentialsTheServerCannotTakeArePermanent(t *testing.T) {
 	for _, ext := range [][]string{{"AUTH CRAM-MD5"}, nil} {
-		srv := startSMTPServer(t, func(s *smtpServer) { s.extensions = ext })
+		srv := smtptest.Start(t, func(s *smtptest.Server) { s.Extensions = ext })
 		err := mailerFor(t, srv, "smtp", "mailer:x@").Send(context.Background(), Email{To: "a@example.com", Subject: "s", Text: "t", MessageID: "m"})
 		if !IsPermanent(err) {
 			t.Errorf("server offering %v: err = %v, want permanent", ext, err)
@@ -489,7 +278,7 @@ func TestUnreachableServerIsTemporary(t *testing.T) {
 }
 
 func TestSilentServerTimesOutAsTemporary(t *testing.T) {
-	srv := startSMTPServer(t, func(s *smtpServer) { s.silent = true })
+	srv := smtptest.Start(t, func(s *smtptest.Server) { s.Silent = true })
 	m := mailerFor(t, srv, "smtp", "")
 	m.Timeout = 200 * time.Millisecond
 	start := time.Now()
@@ -503,7 +292,7 @@ func TestSilentServerTimesOutAsTemporary(t *testing.T) {
 }
 
 func TestCancellingTheContextAbortsTheSend(t *testing.T) {
-	srv := startSMTPServer(t, func(s *smtpServer) { s.silent = true })
+	srv := smtptest.Start(t, func(s *smtptest.Server) { s.Silent = true })
 	m := mailerFor(t, srv, "smtp", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)

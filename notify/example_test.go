@@ -54,7 +54,7 @@ func ExampleVerify() {
 		Amount: 19900, Currency: "CNY", ProviderRefundID: "re_1",
 	})
 	for range 2 { // a retry after a lost response is harmless
-		if err := sender.Send(context.Background(), ev); err != nil {
+		if _, err := sender.Send(context.Background(), ev); err != nil {
 			fmt.Println(err)
 		}
 	}

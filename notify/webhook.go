@@ -287,27 +287,28 @@ type WebhookSender struct {
 	Now func() time.Time
 }
 
-// Send makes one delivery attempt; the caller (a Temporal activity) owns
-// retries and backoff, and may call Send again with the same event as often
-// as it likes: the body is identical each time and the platform
-// deduplicates by event id. Each attempt is signed at its own time.
+// Send makes one delivery attempt and returns the receiver's HTTP status
+// (0 when none came); the caller (the outbox) owns retries and backoff, and
+// may call Send again with the same event as often as it likes: the body
+// is identical each time and the platform deduplicates by event id. Each
+// attempt is signed at its own time.
 //
 // A 2xx response means delivered. Other responses and failures return a
 // *DeliveryError: permanent for 3xx and for 4xx except 408, 409, 425 and
 // 429 (the endpoint refuses this event and will keep refusing it; 410 Gone
 // says it is gone for good), temporary for those four, 5xx, network errors
 // and timeouts.
-func (s *WebhookSender) Send(ctx context.Context, ev Event) error {
+func (s *WebhookSender) Send(ctx context.Context, ev Event) (int, error) {
 	op := "webhook " + string(ev.Type) + " " + ev.ID
 	switch {
 	case s.URL == "" || s.Secret == "":
-		return permanent(op, errors.New("no webhook URL or secret configured"))
+		return 0, permanent(op, errors.New("no webhook URL or secret configured"))
 	case ev.ID == "" || ev.Type == "" || ev.Data == nil:
-		return permanent(op, errors.New("event needs an id, a type and data"))
+		return 0, permanent(op, errors.New("event needs an id, a type and data"))
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return permanent(op, err)
+		return 0, permanent(op, err)
 	}
 	now := time.Now
 	if s.Now != nil {
@@ -315,7 +316,7 @@ func (s *WebhookSender) Send(ctx context.Context, ev Event) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL, bytes.NewReader(body))
 	if err != nil {
-		return permanent(op, err)
+		return 0, permanent(op, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "refundflow-webhooks/1")
@@ -325,16 +326,16 @@ func (s *WebhookSender) Send(ctx context.Context, ev Event) error {
 
 	resp, err := s.client().Do(req)
 	if err != nil {
-		return &DeliveryError{Op: op, Err: err}
+		return 0, &DeliveryError{Op: op, Err: err}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// Drain a little so the connection can be reused.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return nil
+		return resp.StatusCode, nil
 	}
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, responseSnippet+1))
-	return &DeliveryError{
+	return resp.StatusCode, &DeliveryError{
 		Op:         op,
 		Code:       resp.StatusCode,
 		Permanent:  permanentStatus(resp.StatusCode),

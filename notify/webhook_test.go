@@ -76,7 +76,7 @@ func newReceiver(t *testing.T, statuses ...int) (*receiver, *httptest.Server) {
 func TestWebhookIsSignedSoThePlatformCanVerifyIt(t *testing.T) {
 	r, srv := newReceiver(t)
 	s := &WebhookSender{URL: srv.URL, Secret: testSecret, Now: func() time.Time { return t0 }}
-	if err := s.Send(context.Background(), succeededEvent()); err != nil {
+	if _, err := s.Send(context.Background(), succeededEvent()); err != nil {
 		t.Fatal(err)
 	}
 	d := r.deliveries[0]
@@ -185,7 +185,7 @@ func TestVerifyAcceptsUnknownSchemesAndAnyMatchingV1(t *testing.T) {
 func TestSecretRotationSignsWithOldAndNewSecrets(t *testing.T) {
 	r, srv := newReceiver(t)
 	s := &WebhookSender{URL: srv.URL, Secret: "whsec_new", PreviousSecrets: []string{testSecret}, Now: func() time.Time { return t0 }}
-	if err := s.Send(context.Background(), succeededEvent()); err != nil {
+	if _, err := s.Send(context.Background(), succeededEvent()); err != nil {
 		t.Fatal(err) // the receiver still has the old secret and verified
 	}
 	d := r.deliveries[0]
@@ -218,7 +218,7 @@ func TestWebhookResponsesDecideWhetherToRetry(t *testing.T) {
 			w.WriteHeader(c.status)
 		}))
 		s := &WebhookSender{URL: srv.URL, Secret: testSecret}
-		err := s.Send(context.Background(), succeededEvent())
+		_, err := s.Send(context.Background(), succeededEvent())
 		srv.Close()
 		if delivered := err == nil; delivered != c.delivered {
 			t.Errorf("%d: err = %v", c.status, err)
@@ -245,7 +245,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := &http.Client{Timeout: time.Second}
-	err := (&WebhookSender{URL: srv.URL, Secret: testSecret, Client: client}).Send(context.Background(), succeededEvent())
+	_, err := (&WebhookSender{URL: srv.URL, Secret: testSecret, Client: client}).Send(context.Background(), succeededEvent())
 	if !IsPermanent(err) || gets != 0 {
 		t.Errorf("err = %v, requests to the redirect target = %d", err, gets)
 	}
@@ -261,7 +261,7 @@ func TestFailedDeliveryQuotesTheResponseTruncated(t *testing.T) {
 		io.WriteString(w, "maintenance until 11:00\n"+strings.Repeat("x", 4000))
 	}))
 	defer srv.Close()
-	err := (&WebhookSender{URL: srv.URL, Secret: testSecret}).Send(context.Background(), succeededEvent())
+	_, err := (&WebhookSender{URL: srv.URL, Secret: testSecret}).Send(context.Background(), succeededEvent())
 	msg := err.Error()
 	if !strings.Contains(msg, "503 Service Unavailable") || !strings.Contains(msg, `maintenance until 11:00\n`) || !strings.Contains(msg, "(truncated)") {
 		t.Errorf("error = %s", msg)
@@ -279,7 +279,7 @@ func TestUnreachableOrSlowPlatformIsTemporary(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := "http://" + ln.Addr().String()
 	ln.Close()
-	if err := (&WebhookSender{URL: closed, Secret: testSecret}).Send(context.Background(), succeededEvent()); err == nil || IsPermanent(err) {
+	if _, err := (&WebhookSender{URL: closed, Secret: testSecret}).Send(context.Background(), succeededEvent()); err == nil || IsPermanent(err) {
 		t.Errorf("connection refused: err = %v, want temporary", err)
 	}
 
@@ -293,12 +293,12 @@ func TestUnreachableOrSlowPlatformIsTemporary(t *testing.T) {
 	defer slow.Close()
 	defer close(release)
 	s := &WebhookSender{URL: slow.URL, Secret: testSecret, Client: &http.Client{Timeout: 100 * time.Millisecond}}
-	if err := s.Send(context.Background(), succeededEvent()); err == nil || IsPermanent(err) {
+	if _, err := s.Send(context.Background(), succeededEvent()); err == nil || IsPermanent(err) {
 		t.Errorf("client timeout: err = %v, want temporary", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	if err := (&WebhookSender{URL: slow.URL, Secret: testSecret}).Send(ctx, succeededEvent()); !errors.Is(err, context.DeadlineExceeded) || IsPermanent(err) {
+	if _, err := (&WebhookSender{URL: slow.URL, Secret: testSecret}).Send(ctx, succeededEvent()); !errors.Is(err, context.DeadlineExceeded) || IsPermanent(err) {
 		t.Errorf("activity deadline: err = %v, want temporary DeadlineExceeded", err)
 	}
 }
@@ -317,7 +317,7 @@ func TestUnsendableEventIsPermanent(t *testing.T) {
 		"not JSON-able": {WebhookSender{URL: srv.URL, Secret: testSecret}, Event{ID: "evt", Type: EventRefundFailed, Data: func() {}}},
 	}
 	for name, c := range cases {
-		if err := c.s.Send(context.Background(), c.ev); !IsPermanent(err) {
+		if _, err := c.s.Send(context.Background(), c.ev); !IsPermanent(err) {
 			t.Errorf("%s: err = %v, want permanent", name, err)
 		}
 	}
@@ -335,7 +335,7 @@ func TestRetryingAFailedDeliveryResendsTheSameEvent(t *testing.T) {
 	var attempts int
 	for backoff := time.Second; ; backoff *= 2 {
 		attempts++
-		err := s.Send(context.Background(), ev)
+		_, err := s.Send(context.Background(), ev)
 		if err == nil {
 			break
 		}
@@ -345,7 +345,7 @@ func TestRetryingAFailedDeliveryResendsTheSameEvent(t *testing.T) {
 		clock = clock.Add(backoff)
 	}
 	// An attempt whose response got lost is retried after success too.
-	if err := s.Send(context.Background(), ev); err != nil {
+	if _, err := s.Send(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 

@@ -7,8 +7,11 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/refund"
+	"github.com/refundflow/refundflow/ticket"
 )
 
 // The tickets board puts breached tickets first, then warnings, then the
@@ -30,12 +33,12 @@ func TestTicketBoardShowsTheMostUrgentFirst(t *testing.T) {
 		{"tk-closed", "breached", refundflow.TicketClosed, 0},
 	} {
 		tk := openTestTicket(t, db, tc.id)
-		snap := postgres.TicketSnapshot{Status: tc.status, EscalationLevel: 1, SLA: tk.SLA, SLAState: tc.state}
+		snap := ticket.Snapshot{Status: tc.status, EscalationLevel: 1, SLA: tk.SLA, SLAState: tc.state}
 		if tc.due != 0 {
 			due := base.Add(tc.due)
 			snap.NextDueAt = &due
 		}
-		if err := db.RecordTicketStep(ctx, postgres.TicketStep{TicketID: tc.id, Seq: 1, At: base, Event: "e", Snapshot: snap}); err != nil {
+		if err := db.RecordTicketStep(ctx, ticket.Step{TicketID: tc.id, Seq: 1, At: base, Event: "e", Snapshot: snap}, notify.Outbox{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +80,7 @@ func TestApprovalQueueCarriesEachCasesApprovals(t *testing.T) {
 	db, _ := remediationDB(t)
 	ctx := context.Background()
 	at := time.Date(2026, 3, 12, 2, 0, 0, 0, time.UTC)
-	wait := func(id, orderID string, due time.Duration, approvals ...postgres.Approval) {
+	wait := func(id, orderID string, due time.Duration, approvals ...refund.Approval) {
 		t.Helper()
 		o, err := db.GetOrder(ctx, orderID)
 		if err != nil {
@@ -87,22 +90,22 @@ func TestApprovalQueueCarriesEachCasesApprovals(t *testing.T) {
 			t.Fatal(err)
 		}
 		dueAt := at.Add(due)
-		snap := postgres.CaseSnapshot{Status: refundflow.StatusAwaitingApproval, EscalationLevel: 1, SLADueAt: &dueAt}
-		if err := db.RecordStep(ctx, postgres.Step{RefundID: id, Seq: 1, At: at, Event: "awaiting_approval", Snapshot: snap}); err != nil {
+		snap := refund.Snapshot{Status: refundflow.StatusAwaitingApproval, EscalationLevel: 1, SLADueAt: &dueAt}
+		if err := db.RecordStep(ctx, refund.Step{RefundID: id, Seq: 1, At: at, Event: "awaiting_approval", Snapshot: snap}, notify.Outbox{}); err != nil {
 			t.Fatal(err)
 		}
 		for i, a := range approvals {
-			if err := db.RecordStep(ctx, postgres.Step{RefundID: id, Seq: 2 + i, At: at.Add(time.Duration(i+1) * time.Minute),
-				Event: "approved", Snapshot: snap, Approval: &a}); err != nil {
+			if err := db.RecordStep(ctx, refund.Step{RefundID: id, Seq: 2 + i, At: at.Add(time.Duration(i+1) * time.Minute),
+				Event: "approved", Snapshot: snap, Approval: &a}, notify.Outbox{}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	li := refundflow.Actor{Kind: "key", ID: "key_li", Name: "Li"}
 	wang := refundflow.Actor{Kind: "key", ID: "key_wang", Name: "Wang"}
-	wait("rf-later", "o1", 3*time.Hour, postgres.Approval{Action: "approve", Approver: li, Level: 1})
+	wait("rf-later", "o1", 3*time.Hour, refund.Approval{Action: "approve", Approver: li, Level: 1})
 	wait("rf-sooner", "o2", time.Hour)
-	wait("rf-two", "o3", 2*time.Hour, postgres.Approval{Action: "approve", Approver: wang, Level: 1}, postgres.Approval{Action: "approve", Approver: li, Level: 1})
+	wait("rf-two", "o3", 2*time.Hour, refund.Approval{Action: "approve", Approver: wang, Level: 1}, refund.Approval{Action: "approve", Approver: li, Level: 1})
 
 	queue, err := db.ApprovalQueue(ctx, 10)
 	if err != nil {

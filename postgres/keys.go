@@ -101,3 +101,12 @@ func newKeyID() string {
 	_, _ = rand.Read(b)
 	return "key_" + hex.EncodeToString(b)
 }
+
+// APIKey returns a key as it stands now, revoked or not, or ENOTFOUND.
+func (db *DB) APIKey(ctx context.Context, id string) (*refundflow.APIKey, error) {
+	row, err := db.q.GetAPIKey(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "no API key %q", id)
+	}
+	return keyFromRow(row)
+}

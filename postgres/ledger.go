@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -10,7 +9,9 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
+	"github.com/refundflow/refundflow/refund"
 )
 
 // ledgerEntry is a ledger transaction with what it is about.
@@ -59,13 +60,14 @@ func insertLedger(ctx context.Context, q *sqlgen.Queries, e ledgerEntry) error {
 	return nil
 }
 
-// Reversal is what reversing a refund that failed after it was booked did.
+// Reversal is what reversing the booking of a refund that failed after
+// it was booked did.
 type Reversal struct {
 	// Reversed is false when there was nothing to reverse: the attempt
 	// had failed before it was booked, or was reversed already.
 	Reversed bool
-	// Seq is the case's timeline step recording the reversal.
-	Seq      int
+	// Step is the case's step recording the reversal.
+	Step     refund.Step
 	Amount   int64
 	Currency money.Currency
 }
@@ -77,13 +79,14 @@ const ErrNotBookedYet = "refund_not_booked_yet"
 // ReverseFailedRefund undoes the booking of a Stripe refund that failed
 // after it succeeded (a closed card, say): the attempt ends failed, the
 // order's refunded amount goes down again, the ledger gets the reversal
-// and the case becomes failed with a step in its timeline — in one
-// transaction, once. While the case's workflow has not yet booked the
+// and the case becomes failed with a step in its timeline and what
+// compose makes that step send — in one transaction, once. While the case's workflow has not yet booked the
 // refund it answers an EUNAVAILABLE error (retry later), so a failure
 // that overtakes the booking is not lost; a refund the case never
 // recorded and now never will (its payment ended with another) is left
 // alone.
-func (db *DB) ReverseFailedRefund(ctx context.Context, refundID, providerRefundID, failureReason string, at time.Time) (*Reversal, error) {
+func (db *DB) ReverseFailedRefund(ctx context.Context, refundID, providerRefundID, failureReason string, at time.Time,
+	compose func(refund.Step) (notify.Outbox, error)) (*Reversal, error) {
 	out := &Reversal{}
 	err := db.InTx(ctx, func(q *sqlgen.Queries) error {
 		c, err := q.LockRefund(ctx, refundID)
@@ -141,16 +144,27 @@ func (db *DB) ReverseFailedRefund(ctx context.Context, refundID, providerRefundI
 		}); err != nil {
 			return err
 		}
-		out.Reversed, out.Amount, out.Seq = true, booked.Amount, int(c.LastSeq)+1
-		if _, err := q.FailRefundAfterSuccess(ctx, sqlgen.FailRefundAfterSuccessParams{ID: refundID, LastSeq: int32(out.Seq), At: at}); err != nil {
+		out.Reversed, out.Amount = true, booked.Amount
+		out.Step = refund.Step{
+			RefundID: refundID, Seq: int(c.LastSeq) + 1, At: at, Actor: refundflow.Actor{Kind: "stripe"},
+			Event:  "refund_failed_after_success",
+			Detail: map[string]any{"stripe_refund": providerRefundID, "failure_reason": failureReason, "amount": booked.Amount},
+			Snapshot: refund.Snapshot{
+				Status: refundflow.StatusFailed, Amount: c.Amount, EscalationLevel: int(c.EscalationLevel), Appealed: c.Appealed,
+				ProviderRefundID: providerRefundID, PaymentStatus: "failed", PaymentAmount: c.PaymentAmount, ClosedAt: utcPtr(c.ClosedAt),
+			},
+			// The money came back to the platform: the learner, the
+			// platform and finance hear of it.
+			Notices: []notify.Notice{notify.ToStaff("finance", "refund_failed"), notify.ToPlatform(notify.EventRefundFailed), notify.ToLearner(notify.KindFailed)},
+		}
+		msgs, err := compose(out.Step)
+		if err != nil {
 			return err
 		}
-		actor, _ := json.Marshal(refundflow.Actor{Kind: "stripe"})
-		detail, _ := json.Marshal(map[string]any{"stripe_refund": providerRefundID, "failure_reason": failureReason, "amount": booked.Amount})
-		return q.InsertTimelineEntry(ctx, sqlgen.InsertTimelineEntryParams{
-			RefundID: refundID, Seq: int32(out.Seq), At: at, Actor: actor, Event: "refund_failed_after_success",
-			Status: string(refundflow.StatusFailed), Detail: detail,
-		})
+		if err := recordStep(ctx, q, out.Step); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, q, msgs)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reverse failed refund %s of case %s: %w", providerRefundID, refundID, err)
@@ -174,7 +188,7 @@ func postingsFromRows(rows []sqlgen.LedgerPosting) []ledger.Posting {
 
 // AttemptByProviderRefund returns the payment attempt that made a Stripe
 // refund, or ENOTFOUND.
-func (db *DB) AttemptByProviderRefund(ctx context.Context, providerRefundID string) (*PaymentAttempt, error) {
+func (db *DB) AttemptByProviderRefund(ctx context.Context, providerRefundID string) (*refund.Attempt, error) {
 	row, err := db.q.GetPaymentAttemptByProvider(ctx, &providerRefundID)
 	if err != nil {
 		return nil, notFound(err, "no payment attempt made Stripe refund %s", providerRefundID)
@@ -183,16 +197,13 @@ func (db *DB) AttemptByProviderRefund(ctx context.Context, providerRefundID stri
 }
 
 // PaymentAttempt returns attempt n of a case, or ENOTFOUND.
-func (db *DB) PaymentAttempt(ctx context.Context, refundID string, attempt int) (*PaymentAttempt, error) {
+func (db *DB) PaymentAttempt(ctx context.Context, refundID string, attempt int) (*refund.Attempt, error) {
 	row, err := db.q.GetPaymentAttempt(ctx, sqlgen.GetPaymentAttemptParams{RefundID: refundID, Attempt: int32(attempt)})
 	if err != nil {
 		return nil, notFound(err, "refund %s has no payment attempt %d", refundID, attempt)
 	}
 	return attemptFromRow(row, ""), nil
 }
-
-// Settled reports whether an attempt's money has left the in-flight hold.
-func (a *PaymentAttempt) Settled() bool { return settled(a.Status) }
 
 // --- Stripe webhook events ---
 
@@ -403,7 +414,7 @@ func reconcileOurs(ctx context.Context, q *sqlgen.Queries, r StripeRefund, booke
 	}
 	att, err := q.GetPaymentAttempt(ctx, sqlgen.GetPaymentAttemptParams{RefundID: r.RefundID, Attempt: int32(attempt)})
 	switch {
-	case err == nil && !settled(att.Status):
+	case err == nil && !refund.Final(att.Status):
 		return OutcomeInFlight, nil, nil // the case's workflow is still on it
 	case err != nil && !isNoRows(err):
 		return "", nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 )
 
@@ -16,14 +17,6 @@ type LearnerMessage struct {
 	Subject   string    `json:"subject"`
 	Body      string    `json:"body"`
 	CreatedAt time.Time `json:"created_at"`
-}
-
-// AddLearnerMessage stores a message once (its id is the dedupe key).
-func (db *DB) AddLearnerMessage(ctx context.Context, learnerID string, m LearnerMessage) error {
-	return db.q.InsertLearnerMessage(ctx, sqlgen.InsertLearnerMessageParams{
-		ID: m.ID, LearnerID: learnerID, RefundID: emptyNil(m.RefundID), Kind: m.Kind, Locale: m.Locale,
-		Subject: m.Subject, Body: m.Body, CreatedAt: m.CreatedAt,
-	})
 }
 
 // LearnerMessages lists a learner's messages, newest first.
@@ -45,4 +38,9 @@ func (db *DB) LearnerMessages(ctx context.Context, learnerID string, afterAt *ti
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// StaffEmails returns the addresses on the active keys of a role.
+func (db *DB) StaffEmails(ctx context.Context, role refundflow.Role) ([]string, error) {
+	return db.q.ListStaffEmails(ctx, string(role))
 }

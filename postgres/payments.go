@@ -3,46 +3,24 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
+	"github.com/refundflow/refundflow/refund"
 )
 
-// PaymentAttempt is one try at moving a case's money through Stripe.
-type PaymentAttempt struct {
-	RefundID         string
-	OrderID          string
-	Attempt          int
-	IdempotencyKey   string
-	PaymentIntent    string
-	Amount           int64
-	Currency         string
-	Status           string
-	ProviderRefundID string
-	// Connect: the order paid a creator through a connected account.
-	ReverseTransfer      bool
-	RefundApplicationFee bool
-	// ReservedAt is when the attempt and its key were written: a key older
-	// than Stripe's window may no longer protect a retry.
-	ReservedAt time.Time
-}
-
-// IdempotencyKey is the business idempotency key of attempt n of a case
-// (SPEC 4.6).
-func IdempotencyKey(refundID string, attempt int) string {
-	return fmt.Sprintf("refund/%s/attempt/%d", refundID, attempt)
-}
-
-// ReservePayment writes the attempt — with its idempotency key — and holds
-// the amount as in flight on the order, in one transaction, before any call
-// to Stripe. A second call for the same attempt returns the first one. An
-// amount that would take refunded + in flight above what was paid is
-// refused by PostgreSQL itself.
-func (db *DB) ReservePayment(ctx context.Context, refundID string, attempt int, amount int64) (*PaymentAttempt, error) {
-	var out *PaymentAttempt
+// ReservePayment writes attempt n of a case — with its idempotency key —
+// holds the amount as in flight on the order, and records the step that
+// says so (made by step from the attempt), in one transaction, before any
+// call to Stripe. A second call for
+// the same attempt returns the first one and records nothing new. An amount
+// that would take refunded + in flight above what was paid is refused by
+// PostgreSQL itself (EUNPROCESSABLE exceeds_paid).
+func (db *DB) ReservePayment(ctx context.Context, refundID string, n int, amount int64, step func(refund.Attempt) refund.Step) (*refund.Attempt, error) {
+	var out *refund.Attempt
 	err := db.InTx(ctx, func(q *sqlgen.Queries) error {
 		c, err := q.GetRefund(ctx, refundID)
 		if err != nil {
@@ -57,12 +35,12 @@ func (db *DB) ReservePayment(ctx context.Context, refundID string, attempt int, 
 			return err
 		}
 		row, err := q.InsertPaymentAttempt(ctx, sqlgen.InsertPaymentAttemptParams{
-			RefundID: refundID, Attempt: int32(attempt), IdempotencyKey: IdempotencyKey(refundID, attempt),
+			RefundID: refundID, Attempt: int32(n), IdempotencyKey: refund.IdempotencyKey(refundID, n),
 			PaymentIntent: order.PaymentIntent, Amount: amount, Currency: order.Currency,
 		})
 		switch {
-		case isNoRows(err): // reserved by an earlier run of this activity
-			if row, err = q.GetPaymentAttempt(ctx, sqlgen.GetPaymentAttemptParams{RefundID: refundID, Attempt: int32(attempt)}); err != nil {
+		case isNoRows(err): // reserved by an earlier try
+			if row, err = q.GetPaymentAttempt(ctx, sqlgen.GetPaymentAttemptParams{RefundID: refundID, Attempt: int32(n)}); err != nil {
 				return err
 			}
 		case err != nil:
@@ -74,6 +52,9 @@ func (db *DB) ReservePayment(ctx context.Context, refundID string, attempt int, 
 						Message: fmt.Sprintf("refunding %d would take order %s above the %d paid (refunded %d, in flight %d)",
 							amount, order.ID, order.Amount, order.RefundedAmount, order.InFlightAmount)}
 				}
+				return err
+			}
+			if err := recordStep(ctx, q, step(*attemptFromRow(row, order.ID))); err != nil {
 				return err
 			}
 		}
@@ -89,36 +70,19 @@ func (db *DB) ReservePayment(ctx context.Context, refundID string, attempt int, 
 	return out, nil
 }
 
-// Settlement is where a payment attempt ended, with what Stripe reported
-// about the refund for the ledger.
-type Settlement struct {
-	RefundID         string
-	Attempt          int
-	Status           string
-	ProviderRefundID string
-	FailureReason    string
-	// ProviderCreated is when Stripe created the refund.
-	ProviderCreated time.Time
-	// TransferReversal is the creator's share the refund pulled back.
-	TransferReversal int64
-	// ApplicationFeeRefunded is how much of the charge's application fee
-	// Stripe has returned so far, over all its refunds.
-	ApplicationFeeRefunded int64
-	// ChargeFee is Stripe's processing fee on the charge.
-	ChargeFee int64
-}
-
-// SettlePayment records where an attempt ended. Money leaves the in-flight
-// hold exactly once: to refunded when Stripe succeeded, back to the order
-// when it failed or was canceled. pending and requires_action only update
-// the attempt. Settling an attempt that is already settled changes nothing.
-//
-// The ledger is written in the same transaction: the refund with its
-// creator clawback, fee return and unrecovered Stripe fee when it
+// SettlePayment records where an attempt ended, and the step that says so
+// with what it sends, in one transaction. Money leaves the in-flight hold
+// exactly once: to refunded when Stripe succeeded, back to the order when
+// it failed or was canceled; pending and requires_action only update the
+// attempt. The ledger is written in the same transaction: the refund with
+// its creator clawback, fee return and unrecovered Stripe fee when it
 // succeeded; only what Connect moved anyway when it failed.
-func (db *DB) SettlePayment(ctx context.Context, s Settlement) (*PaymentAttempt, error) {
-	var out *PaymentAttempt
-	err := db.InTx(ctx, func(q *sqlgen.Queries) error {
+//
+// Settling an attempt that is settled already changes nothing and returns
+// it as it is, with applied false (the step of its first settlement
+// stands).
+func (db *DB) SettlePayment(ctx context.Context, s refund.Settlement, step refund.Step, out notify.Outbox) (att *refund.Attempt, applied bool, err error) {
+	err = db.InTx(ctx, func(q *sqlgen.Queries) error {
 		c, err := q.GetRefund(ctx, s.RefundID)
 		if err != nil {
 			return notFound(err, "refund %q not found", s.RefundID)
@@ -131,8 +95,8 @@ func (db *DB) SettlePayment(ctx context.Context, s Settlement) (*PaymentAttempt,
 		if err != nil {
 			return notFound(err, "refund %s has no payment attempt %d", s.RefundID, s.Attempt)
 		}
-		if settled(row.Status) {
-			out = attemptFromRow(row, c.OrderID)
+		if refund.Final(row.Status) {
+			att = attemptFromRow(row, c.OrderID)
 			return nil
 		}
 		row, err = q.UpdatePaymentAttempt(ctx, sqlgen.UpdatePaymentAttemptParams{
@@ -142,7 +106,13 @@ func (db *DB) SettlePayment(ctx context.Context, s Settlement) (*PaymentAttempt,
 		if err != nil {
 			return err
 		}
-		out = attemptFromRow(row, c.OrderID)
+		att, applied = attemptFromRow(row, c.OrderID), true
+		if err := recordStep(ctx, q, step); err != nil {
+			return err
+		}
+		if err := writeOutbox(ctx, q, out); err != nil {
+			return err
+		}
 		var refunded int64
 		switch s.Status {
 		case "succeeded":
@@ -157,14 +127,14 @@ func (db *DB) SettlePayment(ctx context.Context, s Settlement) (*PaymentAttempt,
 		return bookAttempt(ctx, q, order, row, s)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("settle payment of refund %s: %w", s.RefundID, err)
+		return nil, false, fmt.Errorf("settle payment of refund %s: %w", s.RefundID, err)
 	}
-	return out, nil
+	return att, applied, nil
 }
 
 // bookAttempt writes the ledger transaction of a settled attempt. order
 // is the order as it was before the settlement.
-func bookAttempt(ctx context.Context, q *sqlgen.Queries, order sqlgen.Order, att sqlgen.PaymentAttempt, s Settlement) error {
+func bookAttempt(ctx context.Context, q *sqlgen.Queries, order sqlgen.Order, att sqlgen.PaymentAttempt, s refund.Settlement) error {
 	r, err := stripeEffects(ctx, q, order, s.TransferReversal, s.ApplicationFeeRefunded)
 	if err != nil {
 		return err
@@ -228,18 +198,14 @@ func refundType(order sqlgen.Order, amount int64) string {
 }
 
 func attemptKey(att sqlgen.PaymentAttempt) string {
-	return IdempotencyKey(att.RefundID, int(att.Attempt))
+	return refund.IdempotencyKey(att.RefundID, int(att.Attempt))
 }
 
-func settled(status string) bool {
-	return status == "succeeded" || status == "failed" || status == "canceled"
-}
-
-func attemptFromRow(r sqlgen.PaymentAttempt, orderID string) *PaymentAttempt {
-	a := &PaymentAttempt{
-		RefundID: r.RefundID, OrderID: orderID, Attempt: int(r.Attempt), IdempotencyKey: r.IdempotencyKey,
+func attemptFromRow(r sqlgen.PaymentAttempt, orderID string) *refund.Attempt {
+	a := &refund.Attempt{
+		RefundID: r.RefundID, OrderID: orderID, N: int(r.Attempt), IdempotencyKey: r.IdempotencyKey,
 		PaymentIntent: r.PaymentIntent, Amount: r.Amount, Currency: r.Currency, Status: r.Status,
-		ReservedAt: r.CreatedAt,
+		FailureReason: r.FailureReason, ReservedAt: r.CreatedAt.UTC(), SettledAt: r.UpdatedAt.UTC(),
 	}
 	if r.ProviderRefundID != nil {
 		a.ProviderRefundID = *r.ProviderRefundID

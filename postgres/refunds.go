@@ -8,8 +8,10 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
+	"github.com/refundflow/refundflow/refund"
 )
 
 // RefundCase is a case as the read model holds it: the row, its offers,
@@ -43,19 +45,8 @@ type RefundCase struct {
 	ClosedAt         *time.Time
 
 	Offers    []refundflow.Offer
-	Approvals []Approval
+	Approvals []refund.Approval
 	Timeline  []TimelineEntry
-}
-
-// Approval is one approver's decision on a case.
-type Approval struct {
-	Seq      int              `json:"-"`
-	Action   string           `json:"action"` // approve, reject
-	Approver refundflow.Actor `json:"approver"`
-	Amount   *int64           `json:"amount"`
-	Note     string           `json:"note"`
-	Level    int              `json:"level"`
-	At       time.Time        `json:"at"`
 }
 
 // TimelineEntry is one step of a case: who, when, what.
@@ -233,9 +224,9 @@ func caseFromRow(r sqlgen.Refund) (*RefundCase, error) {
 	return c, nil
 }
 
-func approvalFromRow(a sqlgen.RefundApproval) Approval {
-	return Approval{
-		Seq: int(a.Seq), Action: a.Action, Amount: a.Amount, Note: a.Note, Level: int(a.Level), At: a.At.UTC(),
+func approvalFromRow(a sqlgen.RefundApproval) refund.Approval {
+	return refund.Approval{
+		Action: a.Action, Amount: a.Amount, Note: a.Note, Level: int(a.Level), At: a.At.UTC(),
 		Approver: refundflow.Actor{Kind: "approver", ID: a.ApproverID, Name: a.ApproverName},
 	}
 }
@@ -251,48 +242,22 @@ func offerFromRow(o sqlgen.RefundOffer) refundflow.Offer {
 	return out
 }
 
-// CaseSnapshot is the mutable part of a case as of one workflow step.
-type CaseSnapshot struct {
-	Status           refundflow.RefundStatus `json:"status"`
-	Amount           *int64                  `json:"amount"`
-	EscalationLevel  int                     `json:"escalation_level"`
-	SLADueAt         *time.Time              `json:"sla_due_at"`
-	OfferExpiresAt   *time.Time              `json:"offer_expires_at"`
-	AppealUntil      *time.Time              `json:"appeal_until"`
-	Appealed         bool                    `json:"appealed"`
-	ProviderRefundID string                  `json:"provider_refund_id"`
-	PaymentStatus    string                  `json:"payment_status"`
-	PaymentAmount    *int64                  `json:"payment_amount"`
-	ClosedAt         *time.Time              `json:"closed_at"`
-}
-
-// Step is what one workflow step writes: the timeline entry, the case's
-// snapshot, and whatever the step decided.
-type Step struct {
-	RefundID string
-	Seq      int
-	At       time.Time
-	Actor    refundflow.Actor
-	Event    string
-	Detail   map[string]any
-	Snapshot CaseSnapshot
-	Decision *policy.Decision
-	Approval *Approval
-	// OfferAnswer closes the open offers: AcceptedOffer is the accepted one
-	// ("" when none) and the others get OthersAnswer (declined, expired).
-	OfferAnswer *OfferAnswer
-}
-
-// OfferAnswer is the learner's answer to the retention offer.
-type OfferAnswer struct {
-	AcceptedOffer string
-	OthersAnswer  string
-}
-
-// RecordStep writes a step in one transaction. It is idempotent (a step is
-// keyed by its sequence number) and order-proof (an older step never
+// RecordStep writes a step of a case and what it sends in one
+// transaction. It is idempotent (a step is keyed by its sequence number,
+// its messages by their ids) and order-proof (an older step never
 // overwrites the snapshot of a newer one).
-func (db *DB) RecordStep(ctx context.Context, s Step) error {
+func (db *DB) RecordStep(ctx context.Context, s refund.Step, out notify.Outbox) error {
+	return db.InTx(ctx, func(q *sqlgen.Queries) error {
+		if err := recordStep(ctx, q, s); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, q, out)
+	})
+}
+
+// recordStep writes a step within a transaction: the snapshot, the
+// timeline entry, and what the step decided.
+func recordStep(ctx context.Context, q *sqlgen.Queries, s refund.Step) error {
 	detail, err := json.Marshal(nonNilMap(s.Detail))
 	if err != nil {
 		return err
@@ -307,56 +272,46 @@ func (db *DB) RecordStep(ctx context.Context, s Step) error {
 			return err
 		}
 	}
-	return db.InTx(ctx, func(q *sqlgen.Queries) error {
-		snap := s.Snapshot
-		_, err := q.RecordRefundStep(ctx, sqlgen.RecordRefundStepParams{
-			ID: s.RefundID, Status: string(snap.Status), Decision: decision, Amount: snap.Amount,
-			EscalationLevel: int32(snap.EscalationLevel), SlaDueAt: snap.SLADueAt, OfferExpiresAt: snap.OfferExpiresAt,
-			AppealUntil: snap.AppealUntil, Appealed: snap.Appealed, ProviderRefundID: emptyNil(snap.ProviderRefundID),
-			PaymentStatus: emptyNil(snap.PaymentStatus), PaymentAmount: snap.PaymentAmount, ClosedAt: snap.ClosedAt,
-			LastSeq: int32(s.Seq), At: s.At,
-		})
-		if err != nil {
-			return fmt.Errorf("record step %d of refund %s: %w", s.Seq, s.RefundID, err)
-		}
-		if err := q.InsertTimelineEntry(ctx, sqlgen.InsertTimelineEntryParams{
-			RefundID: s.RefundID, Seq: int32(s.Seq), At: s.At, Actor: actor, Event: s.Event,
-			Status: string(snap.Status), Detail: detail,
+	snap := s.Snapshot
+	if _, err := q.RecordRefundStep(ctx, sqlgen.RecordRefundStepParams{
+		ID: s.RefundID, Status: string(snap.Status), Decision: decision, Amount: snap.Amount,
+		EscalationLevel: int32(snap.EscalationLevel), SlaDueAt: snap.SLADueAt, OfferExpiresAt: snap.OfferExpiresAt,
+		AppealUntil: snap.AppealUntil, Appealed: snap.Appealed, ProviderRefundID: emptyNil(snap.ProviderRefundID),
+		PaymentStatus: emptyNil(snap.PaymentStatus), PaymentAmount: snap.PaymentAmount, ClosedAt: snap.ClosedAt,
+		LastSeq: int32(s.Seq), At: s.At,
+	}); err != nil {
+		return fmt.Errorf("record step %d of refund %s: %w", s.Seq, s.RefundID, err)
+	}
+	if err := q.InsertTimelineEntry(ctx, sqlgen.InsertTimelineEntryParams{
+		RefundID: s.RefundID, Seq: int32(s.Seq), At: s.At, Actor: actor, Event: s.Event,
+		Status: string(snap.Status), Detail: detail,
+	}); err != nil {
+		return err
+	}
+	for i, o := range s.Offers {
+		if err := q.InsertOffer(ctx, sqlgen.InsertOfferParams{
+			RefundID: s.RefundID, ID: o.ID, Kind: string(o.Kind), Title: o.Title, Detail: o.Detail,
+			ProductID: o.ProductID, ExpiresAt: o.ExpiresAt, Position: int32(i),
 		}); err != nil {
 			return err
 		}
-		if a := s.Approval; a != nil {
-			if err := q.InsertApproval(ctx, sqlgen.InsertApprovalParams{
-				RefundID: s.RefundID, Seq: int32(s.Seq), Action: a.Action, ApproverID: a.Approver.ID,
-				ApproverName: a.Approver.Name, Amount: a.Amount, Note: a.Note, Level: int32(a.Level), At: s.At,
-			}); err != nil {
-				return err
-			}
+	}
+	if a := s.Approval; a != nil {
+		if err := q.InsertApproval(ctx, sqlgen.InsertApprovalParams{
+			RefundID: s.RefundID, Seq: int32(s.Seq), Action: a.Action, ApproverID: a.Approver.ID,
+			ApproverName: a.Approver.Name, Amount: a.Amount, Note: a.Note, Level: int32(a.Level), At: s.At,
+		}); err != nil {
+			return err
 		}
-		if a := s.OfferAnswer; a != nil {
-			if err := q.AnswerOffers(ctx, sqlgen.AnswerOffersParams{
-				RefundID: s.RefundID, AcceptedID: a.AcceptedOffer, OthersAnswer: &a.OthersAnswer, At: &s.At,
-			}); err != nil {
-				return err
-			}
+	}
+	if a := s.OfferAnswer; a != nil {
+		if err := q.AnswerOffers(ctx, sqlgen.AnswerOffersParams{
+			RefundID: s.RefundID, AcceptedID: a.Accepted, OthersAnswer: &a.Others, At: &s.At,
+		}); err != nil {
+			return err
 		}
-		return nil
-	})
-}
-
-// InsertOffers records the offers made on a case (idempotent).
-func (db *DB) InsertOffers(ctx context.Context, refundID string, offers []refundflow.Offer) error {
-	return db.InTx(ctx, func(q *sqlgen.Queries) error {
-		for i, o := range offers {
-			if err := q.InsertOffer(ctx, sqlgen.InsertOfferParams{
-				RefundID: refundID, ID: o.ID, Kind: string(o.Kind), Title: o.Title, Detail: o.Detail,
-				ProductID: o.ProductID, ExpiresAt: o.ExpiresAt, Position: int32(i),
-			}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // fromRows converts the rows of a query with conv, stopping at the first
@@ -385,4 +340,61 @@ func nonNilMap(m map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return m
+}
+
+// CaseFacts is what a step's messages say about a case besides the step
+// itself: the order's learner and their language, the product's title, the
+// reason and the decision.
+type CaseFacts struct {
+	ID, OrderID, LearnerID, ProductID string
+	Reason                            policy.Reason
+	Currency                          money.Currency
+	Decision                          *policy.Decision
+	LearnerEmail                      string
+	Locale                            refundflow.Locale
+	ProductTitle                      string
+}
+
+// CaseFacts reads the facts of case id for its messages.
+func (db *DB) CaseFacts(ctx context.Context, id string) (*CaseFacts, error) {
+	r, err := db.q.GetCaseForMessages(ctx, id)
+	if err != nil {
+		return nil, notFound(err, "refund %q not found", id)
+	}
+	f := &CaseFacts{
+		ID: r.ID, OrderID: r.OrderID, LearnerID: r.LearnerID, ProductID: r.ProductID, Reason: policy.Reason(r.Reason),
+		Currency: money.Currency(r.Currency), LearnerEmail: r.LearnerEmail, Locale: refundflow.Locale(r.Locale),
+		ProductTitle: r.ProductTitle,
+	}
+	if len(r.Decision) > 0 {
+		var d policy.Decision
+		if err := json.Unmarshal(r.Decision, &d); err != nil {
+			return nil, fmt.Errorf("refund %s decision: %w", id, err)
+		}
+		f.Decision = &d
+	}
+	return f, nil
+}
+
+// Offers lists the offers made on a case, in the order they were made.
+func (db *DB) Offers(ctx context.Context, refundID string) ([]refundflow.Offer, error) {
+	rows, err := db.q.ListOffers(ctx, refundID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]refundflow.Offer, 0, len(rows))
+	for _, o := range rows {
+		out = append(out, offerFromRow(o))
+	}
+	return out, nil
+}
+
+// LastRejectionNote is the reason of a case's latest rejection by a person,
+// when its latest approval is a rejection.
+func (db *DB) LastRejectionNote(ctx context.Context, refundID string) (string, bool, error) {
+	note, err := db.q.LastRejectionNote(ctx, refundID)
+	if isNoRows(err) {
+		return "", false, nil
+	}
+	return note, err == nil, err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 )
 
@@ -18,7 +19,7 @@ type Renewal struct {
 }
 
 // RenewalReminder is a reminder refundflow recorded for a renewal; SentAt is
-// nil until the email is out.
+// when its messages were written for delivery.
 type RenewalReminder struct {
 	Renewal
 	SentAt *time.Time
@@ -40,40 +41,40 @@ func (db *DB) DueRenewals(ctx context.Context, now, dueBefore time.Time, limit i
 	return out, nil
 }
 
-// ClaimRenewalReminder records the reminder of a renewal before it is sent,
-// or returns the one recorded already (with SentAt when it went out).
-func (db *DB) ClaimRenewalReminder(ctx context.Context, r Renewal) (*RenewalReminder, error) {
-	row, err := db.q.ClaimRenewalReminder(ctx, sqlgen.ClaimRenewalReminderParams{
-		LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt, OrderID: r.OrderID,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim renewal reminder of order %s: %w", r.OrderID, err)
-	}
-	return reminderFromRow(row), nil
-}
-
-// RenewalReminderSent records when a renewal's reminder went out (the first
-// time only) and puts it on the renewal order the platform may have pushed
-// already; one pushed later gets it when it is stored.
-func (db *DB) RenewalReminderSent(ctx context.Context, r Renewal, at time.Time) (*RenewalReminder, error) {
-	var out *RenewalReminder
-	err := db.InTx(ctx, func(q *sqlgen.Queries) error {
-		row, err := q.MarkRenewalReminderSent(ctx, sqlgen.MarkRenewalReminderSentParams{
-			SentAt: at, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt,
+// RemindRenewal records that the learner is reminded of a renewal at at —
+// on the reminder and on the renewal order the platform may have pushed
+// already (one pushed later gets it when it is stored) — and writes the
+// reminder's messages, in one transaction. A renewal reminded already is
+// left as it was: the reminder says when it went out.
+func (db *DB) RemindRenewal(ctx context.Context, r Renewal, at time.Time, out notify.Outbox) (rem *RenewalReminder, err error) {
+	err = db.InTx(ctx, func(q *sqlgen.Queries) error {
+		row, err := q.ClaimRenewalReminder(ctx, sqlgen.ClaimRenewalReminderParams{
+			LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt, OrderID: r.OrderID,
 		})
 		if err != nil {
-			return notFound(err, "no reminder recorded for the renewal of order %s", r.OrderID)
+			return err
 		}
-		out = reminderFromRow(row)
-		_, err = q.RecordReminderOnRenewals(ctx, sqlgen.RecordReminderOnRenewalsParams{
-			SentAt: out.SentAt, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: &r.RenewsAt,
-		})
-		return err
+		if row.SentAt != nil {
+			rem = reminderFromRow(row)
+			return nil
+		}
+		if row, err = q.MarkRenewalReminderSent(ctx, sqlgen.MarkRenewalReminderSentParams{
+			SentAt: at, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: r.RenewsAt,
+		}); err != nil {
+			return err
+		}
+		rem = reminderFromRow(row)
+		if _, err := q.RecordReminderOnRenewals(ctx, sqlgen.RecordReminderOnRenewalsParams{
+			SentAt: rem.SentAt, LearnerID: r.LearnerID, ProductID: r.ProductID, RenewsAt: &r.RenewsAt,
+		}); err != nil {
+			return err
+		}
+		return writeOutbox(ctx, q, out)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("renewal reminder of order %s sent: %w", r.OrderID, err)
+		return nil, fmt.Errorf("remind the renewal of order %s: %w", r.OrderID, err)
 	}
-	return out, nil
+	return rem, nil
 }
 
 // RenewalReminders lists the reminders of a learner's membership by date.

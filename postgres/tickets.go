@@ -8,8 +8,10 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/calendar"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 	"github.com/refundflow/refundflow/sla"
+	"github.com/refundflow/refundflow/ticket"
 )
 
 // --- SLA policies ---
@@ -369,44 +371,11 @@ func ticketFromRow(r sqlgen.Ticket) (*Ticket, error) {
 	return t, nil
 }
 
-// TicketSnapshot is the mutable part of a ticket as of one workflow step.
-type TicketSnapshot struct {
-	Status          refundflow.TicketStatus
-	EscalationLevel int
-	SLA             sla.Status
-	SLAState        string
-	NextDueAt       *time.Time
-	// The first response: when, how much business time it took, by whom.
-	FirstResponseAt       *time.Time
-	FirstResponseBusiness *time.Duration
-	FirstResponder        *refundflow.Actor
-	// The last resolution: when, how much business time it took, by whom.
-	ResolvedAt         *time.Time
-	ResolutionBusiness *time.Duration
-	Resolver           *refundflow.Actor
-	AgentMessages      int
-	Reopens            int
-	ClosedAt           *time.Time
-}
-
-// TicketStep is what one workflow step writes: the timeline entry, the
-// ticket's snapshot, and the message or SLA event the step added.
-type TicketStep struct {
-	TicketID string
-	Seq      int
-	At       time.Time
-	Actor    refundflow.Actor
-	Event    string
-	Detail   map[string]any
-	Snapshot TicketSnapshot
-	Message  *TicketMessage
-	SLAEvent *sla.Event
-}
-
-// RecordTicketStep writes a step in one transaction. It is idempotent (a
-// step is keyed by its sequence number) and order-proof (an older step
-// never overwrites the snapshot of a newer one).
-func (db *DB) RecordTicketStep(ctx context.Context, s TicketStep) error {
+// RecordTicketStep writes a step of a ticket and what it sends in one
+// transaction. It is idempotent (a step is keyed by its sequence number,
+// its messages by their ids) and order-proof (an older step never
+// overwrites the snapshot of a newer one).
+func (db *DB) RecordTicketStep(ctx context.Context, s ticket.Step, out notify.Outbox) error {
 	detail, err := json.Marshal(nonNilMap(s.Detail))
 	if err != nil {
 		return err
@@ -462,7 +431,7 @@ func (db *DB) RecordTicketStep(ctx context.Context, s TicketStep) error {
 				return err
 			}
 		}
-		return nil
+		return writeOutbox(ctx, q, out)
 	})
 }
 

@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/sla"
+	"github.com/refundflow/refundflow/ticket"
 )
 
 func openTestTicket(t *testing.T, db *postgres.DB, id string) *postgres.Ticket {
@@ -44,11 +46,11 @@ func TestTicketStepsAreIdempotentAndOrderProof(t *testing.T) {
 	tk := openTestTicket(t, db, "tk-2")
 	step := func(seq int, status refundflow.TicketStatus) {
 		t.Helper()
-		if err := db.RecordTicketStep(ctx, postgres.TicketStep{
+		if err := db.RecordTicketStep(ctx, ticket.Step{
 			TicketID: tk.ID, Seq: seq, At: tk.OpenedAt.Add(time.Duration(seq) * time.Minute), Event: string(status),
-			Snapshot: postgres.TicketSnapshot{Status: status, EscalationLevel: 1, SLA: tk.SLA, SLAState: "ok"},
-			Message:  &postgres.TicketMessage{Author: refundflow.AuthorAgent, Body: "m"},
-		}); err != nil {
+			Snapshot: ticket.Snapshot{Status: status, EscalationLevel: 1, SLA: tk.SLA, SLAState: "ok"},
+			Message:  &ticket.Message{Author: refundflow.AuthorAgent, Body: "m"},
+		}, notify.Outbox{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -69,8 +71,8 @@ func TestOnlyATicketNoStepWasRecordedForCanBeUndone(t *testing.T) {
 	ctx := context.Background()
 	openTestTicket(t, db, "tk-unstarted")
 	started := openTestTicket(t, db, "tk-started")
-	if err := db.RecordTicketStep(ctx, postgres.TicketStep{TicketID: started.ID, Seq: 1, At: started.OpenedAt, Event: "first_response",
-		Snapshot: postgres.TicketSnapshot{Status: refundflow.TicketOpen, EscalationLevel: 1, SLA: started.SLA, SLAState: "ok"}}); err != nil {
+	if err := db.RecordTicketStep(ctx, ticket.Step{TicketID: started.ID, Seq: 1, At: started.OpenedAt, Event: "first_response",
+		Snapshot: ticket.Snapshot{Status: refundflow.TicketOpen, EscalationLevel: 1, SLA: started.SLA, SLAState: "ok"}}, notify.Outbox{}); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"tk-unstarted", "tk-started"} {

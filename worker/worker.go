@@ -1,10 +1,13 @@
 // Package worker registers refundflow's workflows and activities on their
 // task queues and runs them:
 //
-//   - refunds: the workflows and the read-model activities;
+//   - refunds: the workflows and their read-model activities (most of
+//     them local activities, run in the workflow task that needs them);
 //   - payments: only the Stripe calls, rate-limited by the Temporal server
 //     (TaskQueueActivitiesPerSecond) across every worker process;
-//   - notifications: email, in-app messages and platform webhooks.
+//
+// and delivers the outbox — the emails and platform webhooks the steps
+// wrote — alongside them (package outbox).
 package worker
 
 import (
@@ -16,6 +19,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/outbox"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -24,6 +28,9 @@ type Options struct {
 	// StripeRatePerSecond caps Stripe calls for the whole cluster.
 	StripeRatePerSecond float64
 	Logger              *slog.Logger
+	// Outbox delivers the messages the steps wrote; nil leaves them to
+	// other workers.
+	Outbox *outbox.Dispatcher
 }
 
 // Run starts a worker per task queue and blocks until ctx ends, then
@@ -38,38 +45,43 @@ func Run(ctx context.Context, c client.Client, a *activities.Activities, o Optio
 			return fmt.Errorf("start worker: %w", err)
 		}
 	}
-	o.Logger.Info("workers started", "task_queues", []string{workflows.RefundsTaskQueue, workflows.PaymentsTaskQueue, workflows.NotificationsTaskQueue},
+	o.Logger.Info("workers started", "task_queues", []string{workflows.RefundsTaskQueue, workflows.PaymentsTaskQueue},
 		"stripe_rate_per_second", o.StripeRatePerSecond)
-	<-ctx.Done()
+	var delivered error
+	if o.Outbox != nil {
+		delivered = o.Outbox.Run(ctx)
+	} else {
+		<-ctx.Done()
+	}
 	for _, w := range ws {
 		w.Stop()
 	}
-	return nil
+	return delivered
 }
 
-// New builds the workers without starting them.
+// New builds the workers without starting them. The workflows run their
+// database work as local activities, which run in the workflow worker and
+// must be registered there: on the refunds queue, with the jobs' regular
+// database activities.
 func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 	refunds := worker.New(c, workflows.RefundsTaskQueue, QueueOptions(workflows.RefundsTaskQueue, o))
 	// The refund case, and the reversal of a refund that failed after it
 	// succeeded (SPEC 4.5, 4.6).
 	register(refunds, []any{workflows.Refund, workflows.RefundFailedAfterSuccess},
-		a.Evaluate, a.MakeOffers, a.RecordStep, a.ReservePayment, a.SettlePayment, a.ReverseRefundBooking)
+		a.DecideRefund, a.ChooseOffers, a.RecordRefundStep, a.VerifyApproval, a.OpenAppealTicket, a.SettleRefund,
+		a.ReverseRefundBooking)
 	// Reconciliation with Stripe (SPEC 4.7).
 	register(refunds, []any{workflows.Reconcile}, a.StartReconciliation, a.FinishReconciliation)
 	// Tickets and their SLA clocks (SPEC 4.8).
 	register(refunds, []any{workflows.Escalation}, a.OpenTicket, a.RecordTicketStep)
 	// Bulk and scheduled work (SPEC 4.9).
 	register(refunds, []any{workflows.OutageRemediation, workflows.RenewalReminders, workflows.RefundRateMonitor},
-		a.OpenOutageCases, a.RemediationPageStarted, a.RemediationProgress, a.CompleteRemediation, a.MakeExtensionOffer,
-		a.DueRenewals, a.MonitorCourses, a.LinkCourseReview)
+		a.OpenOutageCases, a.GetRemediationProgress, a.CompleteRemediation,
+		a.DueRenewals, a.SendRenewalReminder, a.MonitorCourses, a.OpenCourseReview)
 
 	payments := worker.New(c, workflows.PaymentsTaskQueue, QueueOptions(workflows.PaymentsTaskQueue, o))
-	register(payments, nil, a.CreateStripeRefund, a.GetStripeRefund, a.ReconcileStripePage, a.ReconcileLedgerSide)
-
-	notifications := worker.New(c, workflows.NotificationsTaskQueue, QueueOptions(workflows.NotificationsTaskQueue, o))
-	register(notifications, nil, a.NotifyLearner, a.SendWebhook, a.NotifyStaff, a.SendRenewalReminder,
-		a.NotifyTicketLearner, a.NotifyTicketStaff, a.SendTicketWebhook)
-	return []worker.Worker{refunds, payments, notifications}
+	register(payments, nil, a.RefundThroughStripe, a.GetStripeRefund, a.ReconcileStripePage, a.ReconcileLedgerSide)
+	return []worker.Worker{refunds, payments}
 }
 
 // QueueOptions are the SDK options of the worker of a task queue (the
@@ -78,11 +90,9 @@ func QueueOptions(queue string, o Options) worker.Options {
 	switch queue {
 	case workflows.RefundsTaskQueue:
 		return worker.Options{}
-	case workflows.PaymentsTaskQueue:
-		// Only Stripe calls run here: the server holds them to the rate.
-		return worker.Options{TaskQueueActivitiesPerSecond: o.StripeRatePerSecond, DisableWorkflowWorker: true}
 	default:
-		return worker.Options{DisableWorkflowWorker: true}
+		// Only Stripe calls run on payments: the server holds them to the rate.
+		return worker.Options{TaskQueueActivitiesPerSecond: o.StripeRatePerSecond, DisableWorkflowWorker: true}
 	}
 }
 

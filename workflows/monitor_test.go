@@ -12,8 +12,9 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
-	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/sla"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -59,10 +60,10 @@ func sales(t *testing.T, w *casetest.World, course string, n, refunded, retained
 		}
 		w.Case("rf-"+id, id, reason, platformKey)
 		amount := int64(5000)
-		if err := w.DB.RecordStep(ctx, postgres.Step{
+		if err := w.DB.RecordStep(ctx, refund.Step{
 			RefundID: "rf-" + id, Seq: 1, At: start, Actor: refundflow.SystemActor, Event: string(status),
-			Snapshot: postgres.CaseSnapshot{Status: status, Amount: &amount},
-		}); err != nil {
+			Snapshot: refund.Snapshot{Status: status, Amount: &amount},
+		}, notify.Outbox{}); err != nil {
 			t.Fatal(err)
 		}
 	}

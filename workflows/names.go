@@ -13,9 +13,8 @@ import (
 // Task queues. Stripe calls run only on PaymentsTaskQueue, whose activity
 // rate the Temporal server enforces across all workers (SPEC 4.6).
 const (
-	RefundsTaskQueue       = "refunds"
-	PaymentsTaskQueue      = "payments"
-	NotificationsTaskQueue = "notifications"
+	RefundsTaskQueue  = "refunds"
+	PaymentsTaskQueue = "payments"
 )
 
 // RefundWorkflowID is the workflow id of refund case id.

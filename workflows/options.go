@@ -9,30 +9,39 @@ import (
 	"github.com/refundflow/refundflow/activities"
 )
 
-// How the workflows run their activities. Only the Stripe calls have their
-// own options (refund_payment.go, reconcile.go): they run on the
-// rate-limited payments queue.
+// How the workflows run their activities. A step's cost is a design
+// decision (Temporal Cloud bills every activity attempt, and all the local
+// activities of one workflow task together as one action): database work
+// runs as local activities in the workflow task that needs it, Stripe
+// calls as regular activities on the rate-limited payments queue, and the
+// long or scheduled jobs' database work as regular activities on the
+// refunds queue.
 
-// dbCtx runs read-model activities on the refunds queue: each try is quick,
-// and they are retried until PostgreSQL answers; a business refusal is final.
-func dbCtx(ctx workflow.Context) workflow.Context { return slowDBCtx(ctx, 30*time.Second) }
+// localCtx runs read-model work as local activities: quick tries, retried
+// until PostgreSQL answers; a business refusal is final.
+func localCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, LocalActivityOptions())
+}
 
-// slowDBCtx is dbCtx for activities one try of which may take up to
-// timeout (a page of cases, a scan of every course).
-func slowDBCtx(ctx workflow.Context, timeout time.Duration) workflow.Context {
+// LocalActivityOptions are localCtx's.
+func LocalActivityOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
+		},
+	}
+}
+
+// dbCtx runs a job's read-model activities on the refunds queue, one try
+// taking up to timeout (a page of cases, a scan of every course), retried
+// until PostgreSQL answers; a business refusal is final.
+func dbCtx(ctx workflow.Context, timeout time.Duration) workflow.Context {
 	return workflow.WithActivityOptions(ctx, DBActivityOptions(timeout))
 }
 
-// notifyCtx runs email, in-app messages and webhooks on the notifications
-// queue, retried for retryFor; a receiver that refuses for good is not
-// retried.
-func notifyCtx(ctx workflow.Context, retryFor time.Duration) workflow.Context {
-	return workflow.WithActivityOptions(ctx, NotifyActivityOptions(retryFor))
-}
-
-// DBActivityOptions are dbCtx's, with one try taking up to timeout (the
-// benchmark's engine baseline runs its no-op twins of the activities with
-// these options too).
+// DBActivityOptions are dbCtx's.
 func DBActivityOptions(timeout time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		TaskQueue:           RefundsTaskQueue,
@@ -44,15 +53,28 @@ func DBActivityOptions(timeout time.Duration) workflow.ActivityOptions {
 	}
 }
 
-// NotifyActivityOptions are notifyCtx's.
-func NotifyActivityOptions(retryFor time.Duration) workflow.ActivityOptions {
+// stripeHeartbeatTimeout is how soon a Stripe call whose worker died is
+// tried again.
+const stripeHeartbeatTimeout = 20 * time.Second
+
+// paymentsCtx runs Stripe calls on the payments queue, whose rate the
+// Temporal server limits. They are retried until they succeed or Stripe
+// refuses for good: money is never silently dropped. They heartbeat, so a
+// worker that dies in the middle of a call is replaced within the
+// heartbeat timeout.
+func paymentsCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, StripeActivityOptions())
+}
+
+// StripeActivityOptions are paymentsCtx's.
+func StripeActivityOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		TaskQueue:              NotificationsTaskQueue,
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: retryFor,
+		TaskQueue:           PaymentsTaskQueue,
+		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    stripeHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal, activities.ErrPermanentDelivery},
+			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrPaymentPermanent, activities.ErrBusinessRefusal},
 		},
 	}
 }

@@ -3,13 +3,9 @@ package workflows
 import (
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
-	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 )
 
@@ -41,11 +37,11 @@ type RemediationInput struct {
 	Runs int
 }
 
-// Defaults for RemediationInput: a run starts at most 1 000 cases, half the
-// server's limit of pending child workflows, in about 2 500 history events.
+// Defaults for RemediationInput: a run opens at most 10 000 cases, in a few
+// hundred history events (a page is one activity, and the waits between).
 const (
 	DefaultRemediationPageSize    = 200
-	DefaultRemediationPagesPerRun = 5
+	DefaultRemediationPagesPerRun = 50
 )
 
 // RemediationResult is how a remediation ended and how many runs it took.
@@ -57,11 +53,13 @@ type RemediationResult struct {
 // OutageRemediation gives every learner an outage affected what the policy
 // owes them (SPEC 4.9), in two phases:
 //
-//  1. Open: page through the affected orders by id; for each page, open the
-//     cases in the read model (one transaction, idempotent) and start each
-//     case's Refund workflow as an abandoned child, so that cases outlive
-//     the run that started them. A few pages make a run; then the workflow
-//     continues as new, so that 100 000 orders fit in bounded histories.
+//  1. Open: page through the affected orders by id; for each page, one
+//     activity opens the cases in the read model (one transaction,
+//     idempotent) and starts each case's Refund workflow — one workflow
+//     start each, not a child workflow (which costs twice as much), so that
+//     cases outlive the run that started them. Many pages make a run; then
+//     the workflow continues as new, so that 100 000 orders fit in bounded
+//     histories.
 //  2. Await: wait until every case has ended, reading the read model, then
 //     mark the remediation completed.
 //
@@ -102,22 +100,16 @@ func (m *remediation) run(ctx workflow.Context) (RemediationResult, error) {
 		if m.canceled {
 			continue
 		}
-		var p postgres.OutagePage
-		err := workflow.ExecuteActivity(slowDBCtx(ctx, 2*time.Minute), m.acts.OpenOutageCases, activities.OpenOutageCasesInput{
-			OutageID: m.in.OutageID, After: m.in.After, Limit: m.in.PageSize,
+		var p activities.OutagePageResult
+		err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), m.acts.OpenOutageCases, activities.OpenOutageCasesInput{
+			OutageID: m.in.OutageID, After: m.in.After, Limit: m.in.PageSize, SubmittedBy: m.in.SubmittedBy,
+			OfferWindow: m.in.OfferWindow, ApprovalSLA: m.in.ApprovalSLA, ExtensionOffer: m.in.Mode == postgres.RemediateOffer,
 		}).Get(ctx, &p)
 		if err != nil {
 			return RemediationResult{}, err
 		}
 		if p.Canceled {
 			return m.result(postgres.RemediationCanceled), nil
-		}
-		m.startCases(ctx, p.Cases)
-		err = workflow.ExecuteActivity(slowDBCtx(ctx, 2*time.Minute), m.acts.RemediationPageStarted, activities.RemediationPageInput{
-			OutageID: m.in.OutageID, Next: p.Next, Last: p.Last,
-		}).Get(ctx, nil)
-		if err != nil {
-			return RemediationResult{}, err
 		}
 		m.in.After, m.in.AllOpened = p.Next, p.Last
 	}
@@ -148,44 +140,6 @@ func (m *remediation) awaitRoom(ctx workflow.Context) error {
 // workAhead is how much payments-queue work the remediation keeps open.
 const workAhead = 30 * time.Second
 
-// startCases starts the Refund workflow of each case the remediation
-// opened. A case whose workflow exists already (a page opened again after a
-// crash or a resumed run) is left as it is: the workflow id is the case's.
-func (m *remediation) startCases(ctx workflow.Context, cases []postgres.OutageCase) {
-	var started []workflow.ChildWorkflowFuture
-	for _, c := range cases {
-		if c.Adopted {
-			continue // the learner's own case, with its own workflow
-		}
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:            RefundWorkflowID(c.RefundID),
-			TaskQueue:             RefundsTaskQueue,
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				RefundStatusKey.ValueSet(string(refundflow.StatusEvaluating)),
-				RefundReasonKey.ValueSet(string(policy.ReasonTechnicalFailure)),
-				OrderIDKey.ValueSet(c.OrderID),
-				CourseIDKey.ValueSet(c.ProductID),
-				CurrencyKey.ValueSet(c.Currency),
-				EscalationLevelKey.ValueSet(1),
-			),
-		})
-		started = append(started, workflow.ExecuteChildWorkflow(cctx, Refund, RefundInput{
-			RefundID: c.RefundID, SubmittedBy: m.in.SubmittedBy,
-			OfferWindow: m.in.OfferWindow, ApprovalSLA: m.in.ApprovalSLA, AppealWindow: DefaultAppealWindow,
-			ExtensionOffer: m.in.Mode == postgres.RemediateOffer,
-		}))
-	}
-	// A run may end only once its children have started, or they would
-	// not start at all.
-	for _, f := range started {
-		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil && !temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-			workflow.GetLogger(ctx).Error("refund case not started", "outage", m.in.OutageID, "error", err)
-		}
-	}
-}
-
 // awaitCases waits until every case has ended, then completes the
 // remediation. It reads the read model every 5 s while cases keep ending,
 // and less and less often (every minute at most) while none do: offer-mode
@@ -203,7 +157,7 @@ func (m *remediation) awaitCases(ctx workflow.Context) (RemediationResult, error
 		}
 		if prog.Done >= prog.Opened {
 			var completed bool
-			err := workflow.ExecuteActivity(slowDBCtx(ctx, 2*time.Minute), m.acts.CompleteRemediation, activities.CompleteRemediationInput{
+			err := workflow.ExecuteActivity(dbCtx(ctx, 2*time.Minute), m.acts.CompleteRemediation, activities.CompleteRemediationInput{
 				OutageID: m.in.OutageID, At: workflow.Now(ctx),
 			}).Get(ctx, &completed)
 			if err != nil {
@@ -227,9 +181,9 @@ func (m *remediation) awaitCases(ctx workflow.Context) (RemediationResult, error
 	}
 }
 
-func (m *remediation) progress(ctx workflow.Context) (postgres.RemediationProgress, error) {
-	var p postgres.RemediationProgress
-	err := workflow.ExecuteActivity(slowDBCtx(ctx, 2*time.Minute), m.acts.RemediationProgress, m.in.OutageID).Get(ctx, &p)
+func (m *remediation) progress(ctx workflow.Context) (activities.RemediationProgress, error) {
+	var p activities.RemediationProgress
+	err := workflow.ExecuteActivity(dbCtx(ctx, 2*time.Minute), m.acts.GetRemediationProgress, m.in.OutageID).Get(ctx, &p)
 	return p, err
 }
 

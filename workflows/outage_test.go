@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/internal/casetest"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
@@ -73,16 +75,75 @@ func (ow *outageWorld) start(t *testing.T, mode string) workflows.RemediationInp
 	}
 }
 
-func newRemediationEnv(w *casetest.World) *testsuite.TestWorkflowEnvironment {
+func newRemediationEnv(t *testing.T, w *casetest.World) (*testsuite.TestWorkflowEnvironment, *caseRunner) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.RegisterWorkflow(remediateAsChild)
 	env.RegisterWorkflow(workflows.OutageRemediation)
-	env.RegisterWorkflow(workflows.Refund)
 	env.RegisterActivity(w.Acts)
-	return env
+	runner := &caseRunner{t: t, w: w, answers: map[string][]plannedUpdate{}}
+	w.Acts.Start = runner
+	return env, runner
 }
+
+// caseRunner runs each case a remediation starts to its end, in a test
+// environment of its own — a case's workflow is independent of the
+// remediation that started it — with the learner's answers planned for
+// it. The page that starts it waits for it, so the remediation sees every
+// case of a page ended.
+type caseRunner struct {
+	t       *testing.T
+	w       *casetest.World
+	mu      sync.Mutex
+	answers map[string][]plannedUpdate // by case id
+	started []string
+	// onStart, when set, is called as each case starts.
+	onStart func(activities.RefundStart)
+}
+
+type plannedUpdate struct {
+	after  time.Duration
+	update string
+	arg    any
+}
+
+func (r *caseRunner) plan(refundID string, after time.Duration, update string, arg any) {
+	r.answers[refundID] = append(r.answers[refundID], plannedUpdate{after, update, arg})
+}
+
+func (r *caseRunner) StartRefund(_ context.Context, c activities.RefundStart) error {
+	r.mu.Lock()
+	r.started = append(r.started, c.RefundID)
+	onStart, answers := r.onStart, r.answers[c.RefundID]
+	r.mu.Unlock()
+	if onStart != nil {
+		onStart(c)
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(start)
+	env.RegisterWorkflow(workflows.Refund)
+	env.RegisterActivity(r.w.Acts)
+	for _, a := range answers {
+		env.RegisterDelayedCallback(func() {
+			env.UpdateWorkflow(a.update, a.update+c.RefundID, &testsuite.TestUpdateCallback{
+				OnAccept: func() {}, OnReject: func(err error) { r.t.Errorf("%s of %s refused: %v", a.update, c.RefundID, err) },
+				OnComplete: func(any, error) {},
+			}, a.arg)
+		}, a.after)
+	}
+	env.ExecuteWorkflow(workflows.Refund, workflows.RefundInput{
+		RefundID: c.RefundID, SubmittedBy: c.SubmittedBy, OfferWindow: c.OfferWindow, ApprovalSLA: c.ApprovalSLA,
+		AppealWindow: workflows.DefaultAppealWindow, ExtensionOffer: c.ExtensionOffer,
+	})
+	if !env.IsWorkflowCompleted() || env.GetWorkflowError() != nil {
+		r.t.Errorf("case %s did not complete: %v", c.RefundID, env.GetWorkflowError())
+	}
+	return nil
+}
+
+func (r *caseRunner) StartTicket(context.Context, activities.TicketStart) error { return nil }
 
 func remediationResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.RemediationResult {
 	t.Helper()
@@ -107,7 +168,7 @@ func TestRemediationPagesThroughOrdersAcrossRunsAndRefundsEachLearnerOnce(t *tes
 	ow := newOutageWorld(t, 7)
 	in := ow.start(t, postgres.RemediateRefund)
 	in.PageSize, in.PagesPerRun = 2, 1
-	env := newRemediationEnv(ow.w)
+	env, _ := newRemediationEnv(t, ow.w)
 
 	env.ExecuteWorkflow(remediateAsChild, in)
 
@@ -148,7 +209,7 @@ func TestRemediationContinuesAsNewWhenTheServerSuggestsIt(t *testing.T) {
 	ow := newOutageWorld(t, 3)
 	in := ow.start(t, postgres.RemediateRefund)
 	in.PageSize = 1
-	env := newRemediationEnv(ow.w)
+	env, _ := newRemediationEnv(t, ow.w)
 	env.SetContinueAsNewSuggested(true)
 
 	env.ExecuteWorkflow(workflows.OutageRemediation, in)
@@ -173,21 +234,14 @@ func TestRemediationContinuesAsNewWhenTheServerSuggestsIt(t *testing.T) {
 func TestOfferModeOffersAnExtensionFirstAndRefundsOnDeclineOrSilence(t *testing.T) {
 	ow := newOutageWorld(t, 3)
 	in := ow.start(t, postgres.RemediateOffer)
-	env := newRemediationEnv(ow.w)
-	answer := func(after time.Duration, o *refundflow.Order, update string, arg any) {
-		env.RegisterDelayedCallback(func() {
-			id := workflows.RefundWorkflowID(postgres.OutageRefundID(ow.outage.ID, o.ID))
-			env.UpdateWorkflowByID(id, update, update+o.ID, &testsuite.TestUpdateCallback{
-				OnAccept: func() {}, OnReject: func(err error) { t.Errorf("%s of %s refused: %v", update, o.ID, err) },
-				OnComplete: func(any, error) {},
-			}, arg)
-		}, after)
-	}
-	answer(time.Hour, ow.orders[0], workflows.AcceptOfferUpdate, workflows.AcceptOfferRequest{OfferID: "offer-1", By: learn})
-	answer(2*time.Hour, ow.orders[1], workflows.DeclineOfferUpdate, workflows.LearnerRequest{By: learn})
+	env, cases := newRemediationEnv(t, ow.w)
+	caseOf := func(o *refundflow.Order) string { return postgres.OutageRefundID(ow.outage.ID, o.ID) }
+	cases.plan(caseOf(ow.orders[0]), time.Hour, workflows.AcceptOfferUpdate, workflows.AcceptOfferRequest{OfferID: "offer-1", By: learn})
+	cases.plan(caseOf(ow.orders[1]), 2*time.Hour, workflows.DeclineOfferUpdate, workflows.LearnerRequest{By: learn})
 	// orders[2] never answers.
 
 	env.ExecuteWorkflow(remediateAsChild, in)
+	ow.w.Deliver()
 
 	if res := remediationResult(t, env); res.Status != postgres.RemediationCompleted {
 		t.Fatalf("result %+v", res)
@@ -221,22 +275,19 @@ func TestCanceledRemediationOpensNoMoreCasesAndLetsOpenOnesFinish(t *testing.T) 
 	ow := newOutageWorld(t, 4)
 	in := ow.start(t, postgres.RemediateOffer)
 	in.PageSize = 2
-	env := newRemediationEnv(ow.w)
-	canceled := false
-	// As the API does: the read model first, then the signal — here as
-	// soon as the first case has started.
-	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
-		if canceled || info.WorkflowType.Name != "Refund" {
-			return
-		}
-		canceled = true
-		if _, ok, err := ow.w.DB.CancelRemediation(context.Background(), ow.outage.ID); err != nil || !ok {
-			t.Errorf("cancel: %v %v", ok, err)
-		}
-		if err := env.SignalWorkflowByID(workflows.OutageWorkflowID(ow.outage.ID), workflows.CancelRemediationSignal, nil); err != nil {
-			t.Error(err)
-		}
-	})
+	env, cases := newRemediationEnv(t, ow.w)
+	var once sync.Once
+	// As the API does, the read model first — here as soon as the first
+	// case has started: the next page finds the remediation canceled
+	// (the API's signal, which ends a wait between pages at once, is
+	// tested in the integration tests).
+	cases.onStart = func(activities.RefundStart) {
+		once.Do(func() {
+			if _, ok, err := ow.w.DB.CancelRemediation(context.Background(), ow.outage.ID); err != nil || !ok {
+				t.Errorf("cancel: %v %v", ok, err)
+			}
+		})
+	}
 
 	env.ExecuteWorkflow(remediateAsChild, in)
 

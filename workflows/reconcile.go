@@ -44,7 +44,7 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.Reconciliatio
 	}
 	run := activities.ReconcileRun{RunID: workflow.GetInfo(ctx).WorkflowExecution.ID, Trigger: in.Trigger, From: in.From, To: in.To}
 	var acts *activities.Activities
-	readModel := slowDBCtx(ctx, time.Minute)
+	readModel := dbCtx(ctx, time.Minute)
 	stripeCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           PaymentsTaskQueue,
 		StartToCloseTimeout: 10 * time.Minute,

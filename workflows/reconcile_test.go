@@ -16,6 +16,8 @@ import (
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -68,12 +70,7 @@ func TestReconciliationFindsWhatDiffersAndAdoptsDashboardRefunds(t *testing.T) {
 	// Missing in Stripe: booked for a refund Stripe never made.
 	order(w, "r4", "go-basics", 10000, 10*24*time.Hour)
 	ghost := w.Case("rf-r4", "r4", policy.ReasonOther, platformKey)
-	if _, err := w.DB.ReservePayment(ctx, ghost, 1, 900); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.DB.SettlePayment(ctx, postgres.Settlement{RefundID: ghost, Attempt: 1, Status: "succeeded", ProviderRefundID: "re_ghost", ProviderCreated: w.Stripe.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.Pay(t, w.DB, 900, refund.Settlement{RefundID: ghost, Attempt: 1, Status: "succeeded", ProviderRefundID: "re_ghost", ProviderCreated: w.Stripe.Now()})
 	// Pages: more dashboard refunds than one list page holds, on a payment
 	// no order names.
 	if _, err := w.Stripe.CreatePayment(stripefake.PaymentSpec{ID: "pi_elsewhere", Amount: 1_000_000, Currency: "CNY"}); err != nil {

@@ -1,16 +1,13 @@
 package workflows
 
 import (
-	"strings"
-
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
-	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/sla"
 )
 
@@ -24,10 +21,17 @@ import (
 //     approves or rejects within the approval SLA; a rejected learner may
 //     appeal once, which takes the case back to approval one level up.
 //  4. Payment reversal: refund through Stripe, exactly once.
-//  5. Notification: the learner hears at every step, the platform gets a
-//     signed webhook, staff hear of cases waiting for them.
+//  5. Notification: every step writes the messages it causes — to the
+//     learner, the platform and staff — in its own transaction, rendered
+//     from what is true at that step (the outbox delivers them).
 //
 // The learner may withdraw at any time before money moves.
+//
+// Each step costs what it must (SPEC 7): the database work of a step runs
+// as local activities in the workflow task that takes it, the Stripe call
+// is the one regular activity, and the search attributes change once per
+// wait. An automatic refund is the start, one workflow task of local
+// activities, the Stripe call and two upserts.
 func Refund(ctx workflow.Context, in RefundInput) (RefundResult, error) {
 	r, err := newRefundCase(ctx, in)
 	if err != nil {
@@ -37,59 +41,67 @@ func Refund(ctx workflow.Context, in RefundInput) (RefundResult, error) {
 }
 
 func (r *refundCase) run(ctx workflow.Context) (RefundResult, error) {
-	r.tellLearner(ctx, "received")
-	r.tellPlatform(ctx, "refund.submitted")
-
-	decided, err := r.decideEligibility(ctx)
-	if err != nil || !decided {
-		return r.close(ctx, err)
+	if decided := r.decideEligibility(ctx); !decided {
+		return r.close(ctx)
 	}
 
 	if r.decision.Outcome == policy.OutcomeNone {
 		// The policy says no; the learner may still ask a person.
-		if !r.rejectAndAwaitAppeal(ctx, refundflow.SystemActor, "") {
-			return r.close(ctx, nil)
+		if appealed := r.rejectAndAwaitAppeal(ctx, refundflow.SystemActor); !appealed {
+			return r.close(ctx)
 		}
-	} else if r.offersRetention(ctx) {
+	} else if r.offersRetention() {
 		if keepGoing := r.offerRetention(ctx); !keepGoing {
-			return r.close(ctx, nil)
+			return r.close(ctx)
 		}
 	}
 
 	if approved := r.obtainApproval(ctx); !approved {
-		return r.close(ctx, nil)
+		return r.close(ctx)
 	}
 
 	r.reversePayment(ctx)
-	return r.close(ctx, nil)
+	return r.close(ctx)
 }
 
-// decideEligibility evaluates the pinned policy and records the decision.
-// It returns false when the learner withdrew meanwhile.
-func (r *refundCase) decideEligibility(ctx workflow.Context) (bool, error) {
-	var res activities.EvaluateResult
-	err := workflow.ExecuteActivity(dbCtx(ctx), r.acts.Evaluate, activities.EvaluateInput{
+// decideEligibility evaluates the pinned policy and records the decision;
+// the learner hears the request is in, the platform that it was
+// submitted. It returns false when the case ends here: withdrawn
+// meanwhile, or the policy could not decide it.
+func (r *refundCase) decideEligibility(ctx workflow.Context) bool {
+	var res activities.DecideResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), r.acts.DecideRefund, activities.DecideInput{
 		RefundID: r.in.RefundID, Now: workflow.Now(ctx),
 	}).Get(ctx, &res)
 	if err != nil {
-		return false, err
+		r.failCase(ctx, "policy_unevaluable", err)
+		return false
 	}
 	if r.state.Status != refundflow.StatusEvaluating {
-		return false, nil // withdrawn while we were deciding
+		return false // withdrawn while we were deciding
 	}
 	r.decision = res.Decision
 	r.state.Decision = &r.decision
 	r.state.Refundable = res.Refundable
-	r.orderID, r.productID = res.OrderID, res.ProductID
+	r.orderID, r.currency = res.OrderID, string(res.Currency)
 	if res.Decision.Outcome == policy.OutcomeFull || res.Decision.Outcome == policy.OutcomePartial {
 		amount := res.Decision.Amount
 		r.state.Amount = &amount
 	}
-	r.step(ctx, stepSpec{
+	r.record(ctx, stepSpec{
 		actor: refundflow.SystemActor, event: "evaluated", decision: &r.decision,
-		detail: map[string]any{"outcome": r.decision.Outcome, "rule": r.decision.Rule, "policy": r.decision.Policy, "amount": r.decision.Amount},
+		detail:  map[string]any{"outcome": r.decision.Outcome, "rule": r.decision.Rule, "policy": r.decision.Policy, "amount": r.decision.Amount},
+		notices: []notify.Notice{notify.ToLearner(notify.KindReceived), notify.ToPlatform(notify.EventRefundSubmitted)},
 	})
-	return true, nil
+	return true
+}
+
+// offersRetention reports whether the case makes a retention offer: when
+// its rule allows one and the learner did not opt out, or — whatever the
+// rule — when an outage remediation in offer mode opened it: the learner
+// may choose more time instead of the money (SPEC 4.9).
+func (r *refundCase) offersRetention() bool {
+	return r.in.ExtensionOffer || r.decision.Retention && !r.in.SkipRetention
 }
 
 // offerRetention makes the offers and waits for the learner's answer or
@@ -98,20 +110,20 @@ func (r *refundCase) decideEligibility(ctx workflow.Context) (bool, error) {
 func (r *refundCase) offerRetention(ctx workflow.Context) bool {
 	expires := workflow.Now(ctx).Add(r.in.OfferWindow)
 	var made []refundflow.Offer
-	err := workflow.ExecuteActivity(dbCtx(ctx), r.offerMaker(), activities.MakeOffersInput{
-		RefundID: r.in.RefundID, ExpiresAt: expires,
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), r.acts.ChooseOffers, activities.ChooseOffersInput{
+		RefundID: r.in.RefundID, ExpiresAt: expires, Extension: r.in.ExtensionOffer,
 	}).Get(ctx, &made)
 	if err != nil || len(made) == 0 || r.state.Status != refundflow.StatusEvaluating {
-		// Nothing to offer (or no way to record it): the learner's interest
+		// Nothing to offer (or no way to choose): the learner's interest
 		// comes first, so the case goes on to the refund.
 		return r.state.Status == refundflow.StatusEvaluating
 	}
 	r.state.Offers = made
 	r.state.OfferExpiresAt = &expires
 	r.state.Status = refundflow.StatusOffered
-	r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "offered", detail: map[string]any{"offers": len(made), "expires_at": expires}})
-	r.tellLearner(ctx, "offer")
-	r.tellPlatform(ctx, "refund.offered")
+	r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "offered", offers: made,
+		detail:  map[string]any{"offers": len(made), "expires_at": expires},
+		notices: []notify.Notice{notify.ToLearner(notify.KindOffer), notify.ToPlatform(notify.EventRefundOffered)}})
 
 	answered := r.await(ctx, r.in.OfferWindow, func() bool {
 		return r.state.Status != refundflow.StatusOffered
@@ -119,18 +131,12 @@ func (r *refundCase) offerRetention(ctx workflow.Context) bool {
 	if !answered {
 		// Silence is not a yes: the refund goes ahead.
 		r.state.Status = r.statusAfterOffer()
-		r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "offer_expired", offerAnswer: &offerAnswer{others: "expired"}})
+		r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "offer_expired", offerAnswer: &refund.OfferAnswer{Others: "expired"}})
 		return true
 	}
-	switch r.state.Status {
-	case refundflow.StatusRetained:
-		r.tellLearner(ctx, "retained")
-		r.tellPlatform(ctx, "offer.accepted")
-		return false
-	case refundflow.StatusWithdrawn:
-		return false
-	}
-	return true // declined
+	// Accepted (the learner is retained) or withdrawn end the case; a
+	// decline goes on to the refund.
+	return r.state.Status != refundflow.StatusRetained && r.state.Status != refundflow.StatusWithdrawn
 }
 
 // obtainApproval gets the case approved, automatically or by people, and
@@ -143,17 +149,17 @@ func (r *refundCase) obtainApproval(ctx workflow.Context) bool {
 				return false
 			}
 			r.state.Status = refundflow.StatusRefunding
-			r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "auto_approved", detail: map[string]any{"amount": *r.state.Amount}})
-			r.tellPlatform(ctx, "refund.approved")
+			r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "auto_approved", detail: map[string]any{"amount": *r.state.Amount},
+				notices: []notify.Notice{notify.ToPlatform(notify.EventRefundApproved)}})
 			return true
 		}
 		switch r.awaitApprover(ctx) {
 		case refundflow.StatusRefunding:
-			r.tellLearner(ctx, "approved")
-			r.tellPlatform(ctx, "refund.approved")
-			return true
-		case refundflow.StatusRejected:
-			if !r.rejectAndAwaitAppeal(ctx, r.rejection.by, r.rejection.reason) {
+			return true // the approval told the learner and the platform
+		case refundflow.StatusRejected, refundflow.StatusAwaitingApproval:
+			// Rejected — or rejected and appealed at once, while the
+			// rejection was being recorded.
+			if appealed := r.awaitAppeal(ctx); !appealed {
 				return false
 			}
 		default: // withdrawn
@@ -166,24 +172,24 @@ func (r *refundCase) obtainApproval(ctx workflow.Context) bool {
 // decision on the approval SLA's clock (see slaclock.go): reminding them
 // at 80 %, escalating one level at 100 % and again at 200 %.
 func (r *refundCase) awaitApprover(ctx workflow.Context) refundflow.RefundStatus {
-	if r.state.Appealed {
-		if workflow.GetVersion(ctx, appealDecidedEarlyChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-			r.state.Approvals = nil // the release before set the queue up afresh here
-		} else if r.state.Status != refundflow.StatusAwaitingApproval {
-			// An approver (or the learner, withdrawing) answered the
-			// appeal while it was being acknowledged: the decision stands.
-			return r.state.Status
-		}
+	if r.state.Appealed && r.state.Status != refundflow.StatusAwaitingApproval {
+		// An approver (or the learner, withdrawing) answered the appeal
+		// while it was being acknowledged: the decision stands.
+		return r.state.Status
 	}
 	cal := approvalCalendar()
 	clocks := []sla.Clock{sla.NewClock(sla.Approval, r.in.ApprovalSLA, approvalMarks, workflow.Now(ctx))}
 	due, _ := clocks[0].DueAt(cal)
 	r.state.Status = refundflow.StatusAwaitingApproval
 	r.state.SLADueAt = &due
-	r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "awaiting_approval", detail: map[string]any{"due_at": due, "level": r.state.EscalationLevel}})
-	r.tellStaff(ctx, "approver", "approval_requested")
+	r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "awaiting_approval",
+		detail:  map[string]any{"due_at": due, "level": r.state.EscalationLevel},
+		notices: []notify.Notice{notify.ToStaff("approver", "approval_requested")}})
 
-	decided := func() bool { return r.state.Status != refundflow.StatusAwaitingApproval }
+	round := r.state.EscalationLevel
+	decided := func() bool {
+		return r.state.Status != refundflow.StatusAwaitingApproval || r.state.Appealed && r.state.EscalationLevel != round
+	}
 	for {
 		reached, done := awaitMarks(ctx, cal, clocks, r.await, decided)
 		if done {
@@ -196,8 +202,8 @@ func (r *refundCase) awaitApprover(ctx workflow.Context) refundflow.RefundStatus
 				return r.state.Status
 			}
 			if ev.Kind == sla.Warning {
-				r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "approval_reminder", detail: map[string]any{"due_at": due}})
-				r.tellStaff(ctx, "approver", "approval_reminder")
+				r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "approval_reminder", detail: map[string]any{"due_at": due},
+					notices: []notify.Notice{notify.ToStaff("approver", "approval_reminder")}})
 				continue
 			}
 			r.state.EscalationLevel++
@@ -205,107 +211,84 @@ func (r *refundCase) awaitApprover(ctx workflow.Context) refundflow.RefundStatus
 			if _, next, ok := clocks[0].Next(cal); ok {
 				r.state.SLADueAt = &next
 			}
-			r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "escalated", detail: map[string]any{"level": r.state.EscalationLevel}})
-			r.tellStaff(ctx, "admin", "approval_escalated")
+			r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "escalated", detail: map[string]any{"level": r.state.EscalationLevel},
+				notices: []notify.Notice{notify.ToStaff("admin", "approval_escalated")}})
 		}
 	}
 }
 
-// appealDecidedEarlyChange versions keeping what approvers (or the
-// learner) did about an appeal before the case was back in the approvers'
-// queue: before it, the queue was set up again over a decision or a first
-// approval, and the case waited for another one.
-const appealDecidedEarlyChange = "appeal-decided-early"
+// rejectAndAwaitAppeal records the policy's refusal — the learner hears
+// why and how to appeal, until when — and waits for the appeal.
+func (r *refundCase) rejectAndAwaitAppeal(ctx workflow.Context, by refundflow.Actor) bool {
+	r.state.Status = refundflow.StatusRejected
+	r.rejection = &rejection{by: by}
+	r.openAppealWindow(ctx)
+	r.record(ctx, stepSpec{actor: by, event: "rejected", detail: map[string]any{"rule": r.decision.Rule},
+		notices: []notify.Notice{notify.ToPlatform(notify.EventRefundRejected), notify.ToLearner(notify.KindRejected)}})
+	return r.awaitAppeal(ctx)
+}
 
-// rejectAndAwaitAppeal tells the learner why the case was rejected and how
-// to appeal, then waits for the appeal until the window closes. It returns
-// true when the learner appealed (the case goes back to approval one level
-// up), false when the case ends rejected or withdrawn.
-func (r *refundCase) rejectAndAwaitAppeal(ctx workflow.Context, by refundflow.Actor, reason string) bool {
-	if r.state.Status != refundflow.StatusRejected {
-		// A policy refusal is recorded here; a person's rejection was
-		// recorded by the reject update already.
-		r.state.Status = refundflow.StatusRejected
-		r.rejection = &rejection{by: by, reason: reason}
-		r.step(ctx, stepSpec{actor: by, event: "rejected", detail: map[string]any{"rule": r.decision.Rule}})
-	}
-	r.tellPlatform(ctx, "refund.rejected")
-	if r.state.Appealed {
-		r.tellLearner(ctx, "rejected_final")
-		return false // the one appeal is used up
-	}
+// openAppealWindow lets the rejected learner appeal, from the rejection
+// on: an appeal that comes at once is not refused.
+func (r *refundCase) openAppealWindow(ctx workflow.Context) {
 	until := workflow.Now(ctx).Add(r.in.AppealWindow)
 	r.state.AppealUntil = &until
-	r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "appeal_window_opened", detail: map[string]any{"appeal_until": until}})
-	r.tellLearner(ctx, "rejected")
+}
 
-	appealed := r.await(ctx, r.in.AppealWindow, func() bool {
-		return r.state.Status != refundflow.StatusRejected
-	})
-	if !appealed {
-		r.state.AppealUntil = nil
-		r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "appeal_window_closed"})
-		return false
+// awaitAppeal waits for a rejected learner's appeal until the window
+// closes. It returns true when the learner appealed — now, or at once,
+// while the rejection was being recorded — and the case goes back to
+// approval one level up; false when the case ends rejected or withdrawn.
+func (r *refundCase) awaitAppeal(ctx workflow.Context) bool {
+	if r.state.Status == refundflow.StatusRejected {
+		if r.state.Appealed {
+			return false // the one appeal is used up; the rejection said it is final
+		}
+		until := *r.state.AppealUntil
+		r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "appeal_window_opened", detail: map[string]any{"appeal_until": until}})
+		appealed := r.await(ctx, max(until.Sub(workflow.Now(ctx)), 0), func() bool {
+			return r.state.Status != refundflow.StatusRejected
+		})
+		if !appealed {
+			r.state.AppealUntil = nil
+			r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "appeal_window_closed"})
+			return false
+		}
 	}
 	if r.state.Status == refundflow.StatusWithdrawn {
 		return false
 	}
-	r.tellLearner(ctx, "appeal_received")
 	r.openAppealTicket(ctx)
 	return true
 }
 
-// appealTicketChange versions the ticket an appeal opens: cases that were
-// appealed before it existed replay without one.
-const appealTicketChange = "appeal-opens-ticket"
-
-// openAppealTicket opens a ticket linked to the case at level 2 (SPEC 4.8):
-// the appeal is a complaint, and support tracks it on the paid tier's SLA
-// (the learner paid for the order). The ticket is a child workflow that
-// outlives the case; the learner was told already (appeal_received). A
-// ticket that cannot be opened does not hold up the appeal.
+// openAppealTicket opens the appeal's ticket (SPEC 4.8): support tracks the
+// complaint at level 2; the ticket's workflow outlives the case. A ticket
+// that cannot be opened does not hold up the appeal.
 func (r *refundCase) openAppealTicket(ctx workflow.Context) {
-	if workflow.GetVersion(ctx, appealTicketChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
-		return
-	}
-	id := AppealTicketID(r.in.RefundID)
-	body := strings.TrimSpace(r.appealRequest.Note)
-	if body == "" {
-		body = "The learner appealed the rejection of refund " + r.in.RefundID + " without a note."
-	}
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:        TicketWorkflowID(id),
-		TaskQueue:         RefundsTaskQueue,
-		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			TicketTierKey.ValueSet(string(sla.Paid)), EscalationLevelKey.ValueSet(2), OrderIDKey.ValueSet(r.orderID),
-		),
-	})
-	child := workflow.ExecuteChildWorkflow(cctx, Escalation, TicketInput{
-		TicketID: id, Acknowledged: true,
-		New: &postgres.NewTicket{
-			ID: id, Tier: sla.Paid, Priority: sla.Normal, RefundID: r.in.RefundID, OrderID: r.orderID,
-			Subject: "Appeal of refund " + r.in.RefundID + " / 退款 " + r.in.RefundID + " 二次申诉",
-			Body:    body, OpenedBy: r.appealRequest.By, OpenedAt: workflow.Now(ctx), Level: 2,
-		},
-	})
-	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+	var id string
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), r.acts.OpenAppealTicket, activities.AppealTicketInput{
+		RefundID: r.in.RefundID, OrderID: r.orderID, Note: r.appealRequest.Note, By: r.appealRequest.By, At: workflow.Now(ctx),
+	}).Get(ctx, &id)
+	if err != nil {
 		workflow.GetLogger(ctx).Error("could not open the appeal's ticket", "refund", r.in.RefundID, "error", err)
 		return
 	}
-	r.step(ctx, stepSpec{actor: refundflow.SystemActor, event: "ticket_opened", detail: map[string]any{"ticket_id": id, "level": 2}})
+	r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "ticket_opened", detail: map[string]any{"ticket_id": id, "level": 2}})
 }
 
-// reversePayment moves the money (see refund_payment.go) and tells
-// everyone how it went.
-func (r *refundCase) reversePayment(ctx workflow.Context) {
-	if r.refundThroughStripe(ctx) {
-		r.tellLearner(ctx, "refunded")
-		// Access is revoked only now that the money has actually moved.
-		r.tellPlatform(ctx, "refund.succeeded")
-		return
-	}
-	r.tellLearner(ctx, "failed")
-	r.tellPlatform(ctx, "refund.failed")
-	r.tellStaff(ctx, "finance", "refund_failed")
+// failCase ends a case that cannot go on (the policy could not decide it):
+// it becomes failed, which frees the order for a new request, and staff and
+// the platform hear why. The error itself stays in the logs.
+func (r *refundCase) failCase(ctx workflow.Context, code string, err error) {
+	workflow.GetLogger(ctx).Error("refund case failed", "refund", r.in.RefundID, "code", code, "error", err)
+	r.state.Status = refundflow.StatusFailed
+	r.state.SLADueAt = nil
+	r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "case_failed",
+		detail:  map[string]any{"code": code, "message": caseFailureMessages[code]},
+		notices: []notify.Notice{notify.ToStaff("admin", "case_failed"), notify.ToPlatform(notify.EventRefundFailed)}})
+}
+
+var caseFailureMessages = map[string]string{
+	"policy_unevaluable": "The refund policy could not decide this case from the order's facts; support will look at it.",
 }

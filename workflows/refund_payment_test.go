@@ -18,6 +18,7 @@ import (
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -138,7 +139,7 @@ func TestStripe5xxSavedUnderTheKeyLeadsToANewAttemptWithANewKey(t *testing.T) {
 	}
 
 	refunds := w.StripeRefundsFor(o.PaymentIntent)
-	if len(refunds) != 1 || refunds[0].IdempotencyKey != postgres.IdempotencyKey(c.id, 2) || w.Refund(c.id).ProviderRefundID != refunds[0].ID {
+	if len(refunds) != 1 || refunds[0].IdempotencyKey != refund.IdempotencyKey(c.id, 2) || w.Refund(c.id).ProviderRefundID != refunds[0].ID {
 		t.Fatalf("stripe refunds %+v, case %s", refunds, w.Refund(c.id).ProviderRefundID)
 	}
 	wantEvents(t, w.Events(c.id), "payment_requested", "payment_retried", "payment_requested", "refunded")
@@ -336,6 +337,7 @@ func TestRefundFailingAfterItSucceededIsReversedOnce(t *testing.T) {
 	if err != nil || len(staff) != 1 {
 		t.Fatalf("finance was told %d times: %v", len(staff), err)
 	}
+	w.Deliver()
 	if types := w.Platform.Types(c.id); !slices.Contains(types, "refund.failed") {
 		t.Fatalf("platform heard %v", types)
 	}

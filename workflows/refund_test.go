@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,9 +12,12 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -30,19 +34,17 @@ const (
 	approvalSLA = 24 * time.Hour
 )
 
-var (
-	alice = refundflow.Actor{Kind: "approver", ID: "key_alice", Name: "Alice"}
-	bob   = refundflow.Actor{Kind: "approver", ID: "key_bob", Name: "Bob"}
-	learn = refundflow.Actor{Kind: "learner", ID: platformKey, Name: "via platform"}
-)
+var learn = refundflow.Actor{Kind: "learner", ID: platformKey, Name: "via platform"}
 
 // caseRun is one refund case in the time-skipping test environment, with
-// the real activities against PostgreSQL and the Stripe fake.
+// the real activities against PostgreSQL and the Stripe fake, and two
+// approvers' keys of no limit of their own.
 type caseRun struct {
-	t   *testing.T
-	w   *casetest.World
-	env *testsuite.TestWorkflowEnvironment
-	id  string
+	t          *testing.T
+	w          *casetest.World
+	env        *testsuite.TestWorkflowEnvironment
+	id         string
+	alice, bob *refundflow.APIKey
 }
 
 func newCase(t *testing.T, w *casetest.World, orderID string, reason policy.Reason) *caseRun {
@@ -57,7 +59,8 @@ func newCase(t *testing.T, w *casetest.World, orderID string, reason policy.Reas
 	env.SetDetachedChildWait(false)
 	env.RegisterActivity(w.Acts)
 	id := w.Case("rf-"+orderID, orderID, reason, platformKey)
-	return &caseRun{t: t, w: w, env: env, id: id}
+	return &caseRun{t: t, w: w, env: env, id: id,
+		alice: w.Key("Alice", refundflow.RoleApprover, nil), bob: w.Key("Bob", refundflow.RoleApprover, nil)}
 }
 
 func (c *caseRun) run(skipRetention bool) workflows.RefundResult {
@@ -76,6 +79,7 @@ func (c *caseRun) run(skipRetention bool) workflows.RefundResult {
 	if err := c.env.GetWorkflowResult(&res); err != nil {
 		c.t.Fatal(err)
 	}
+	c.w.Deliver()
 	return res
 }
 
@@ -84,24 +88,92 @@ type updateOutcome struct {
 	result workflows.UpdateResult
 	err    error
 	done   bool
+	// then, when set, runs as soon as the update is answered.
+	then func()
+}
+
+// answered records an update's answer and runs what follows it.
+func (o *updateOutcome) answered(v any, err error) {
+	o.done, o.err = true, err
+	if r, ok := v.(workflows.UpdateResult); ok {
+		o.result = r
+	}
+	if o.then != nil {
+		o.then()
+	}
 }
 
 // update sends an update after the given time; the outcome fills in when
 // the workflow answers.
 func (c *caseRun) update(after time.Duration, name string, arg any) *updateOutcome {
+	return c.updateWith(after, name, func() any { return arg })
+}
+
+// approve sends an approval by key after the given time, as the API does:
+// what the approver asks is recorded first, and the update names it.
+func (c *caseRun) approve(after time.Duration, k *refundflow.APIKey, amount *int64, note string) *updateOutcome {
+	return c.updateWith(after, workflows.ApproveUpdate, func() any {
+		return workflows.ApproveRequest{IntentID: c.w.Intent(c.id, k, refund.Approve, amount, note), KeyID: k.ID, Amount: amount, Note: note}
+	})
+}
+
+// reject sends a rejection by key after the given time, as the API does.
+func (c *caseRun) reject(after time.Duration, k *refundflow.APIKey, reason string) *updateOutcome {
+	return c.updateWith(after, workflows.RejectUpdate, func() any {
+		return workflows.RejectRequest{IntentID: c.w.Intent(c.id, k, refund.Reject, nil, reason), KeyID: k.ID, Reason: reason}
+	})
+}
+
+// updateAsSoonAs sends an update after the given time and again every
+// millisecond while the case refuses it with code: it lands the moment
+// the case can take it, as a learner's click right after the step that
+// allows it.
+func (c *caseRun) updateAsSoonAs(after time.Duration, name string, arg any, code string) *updateOutcome {
+	out := &updateOutcome{}
+	var send func(time.Duration)
+	send = func(at time.Duration) {
+		c.env.RegisterDelayedCallback(func() {
+			c.env.UpdateWorkflow(name, name+at.String(), &testsuite.TestUpdateCallback{
+				OnAccept: func() {},
+				OnReject: func(err error) {
+					if e, ok := workflows.AsRefusal(err); ok && e.Code == code && at < after+time.Second {
+						send(at + time.Millisecond)
+						return
+					}
+					out.err, out.done = err, true
+				},
+				OnComplete: out.answered,
+			}, arg)
+		}, at)
+	}
+	send(after)
+	return out
+}
+
+// updateWith sends the update arg makes after the given time.
+func (c *caseRun) updateWith(after time.Duration, name string, arg func() any) *updateOutcome {
 	out := &updateOutcome{}
 	c.env.RegisterDelayedCallback(func() {
 		c.env.UpdateWorkflow(name, name+after.String(), &testsuite.TestUpdateCallback{
-			OnAccept: func() {},
-			OnReject: func(err error) { out.err, out.done = err, true },
-			OnComplete: func(v any, err error) {
-				out.done, out.err = true, err
-				if r, ok := v.(workflows.UpdateResult); ok {
-					out.result = r
-				}
-			},
-		}, arg)
+			OnAccept:   func() {},
+			OnReject:   func(err error) { out.err, out.done = err, true },
+			OnComplete: out.answered,
+		}, arg())
 	}, after)
+	return out
+}
+
+// next sends an update the moment prev is answered: the learner acts as
+// soon as the API has told them what the last one did.
+func (c *caseRun) next(prev *updateOutcome, name string, arg any) *updateOutcome {
+	out := &updateOutcome{}
+	prev.then = func() {
+		c.env.UpdateWorkflow(name, name+"-next", &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(err error) { out.err, out.done = err, true },
+			OnComplete: out.answered,
+		}, arg)
+	}
 	return out
 }
 
@@ -268,7 +340,7 @@ func TestOfferCannotBeAcceptedAfterItsWindow(t *testing.T) {
 	order(w, "o4b", "go-basics", 150000, 3*24*time.Hour)
 	c := newCase(t, w, "o4b", policy.ReasonNotAsExpected)
 	tooLate := c.update(offerWindow+time.Minute, workflows.AcceptOfferUpdate, workflows.AcceptOfferRequest{OfferID: "offer-1", By: learn})
-	c.update(offerWindow+time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}})
+	c.approve(offerWindow+time.Hour, c.alice, nil, "")
 
 	res := c.run(false)
 
@@ -300,10 +372,10 @@ func TestReviewCaseIsRefundedWithTheAmountTheApproverSets(t *testing.T) {
 	o := order(w, "o6", "go-basics", 19900, 20*24*time.Hour)
 	w.Progress("o6", refundflow.Progress{WatchedRatio: 0.5})
 	c := newCase(t, w, "o6", policy.ReasonTechnicalFailure) // no outage on record: review
-	noAmount := c.update(time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}})
-	tooMuch := c.update(2*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}, Amount: ptr(int64(20000))})
-	self := c.update(3*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: refundflow.Actor{ID: platformKey}}, Amount: ptr(int64(100))})
-	ok := c.update(4*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}, Amount: ptr(int64(9950)), Note: "half"})
+	noAmount := c.approve(time.Hour, c.alice, nil, "")
+	tooMuch := c.approve(2*time.Hour, c.alice, ptr(int64(20000)), "")
+	self := c.update(3*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{IntentID: "ai-none", KeyID: platformKey, Amount: ptr(int64(100))})
+	ok := c.approve(4*time.Hour, c.alice, ptr(int64(9950)), "half")
 
 	res := c.run(false)
 
@@ -333,11 +405,12 @@ func TestAmountAboveTheApproversLimitNeedsTwoApprovers(t *testing.T) {
 	w.Product(refundflow.Product{ID: "bootcamp", Type: refundflow.RecordedCourse, Title: "Bootcamp", LessonsTotal: 10})
 	order(w, "o7", "bootcamp", 880000, 2*time.Hour) // cooling off, but above the CNY auto limit
 	c := newCase(t, w, "o7", policy.ReasonChangedMind)
-	limit := int64(500000)
-	first := c.update(time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice, Limit: &limit}})
-	twice := c.update(2*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice, Limit: &limit}})
-	otherAmount := c.update(3*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: bob}, Amount: ptr(int64(1000))})
-	second := c.update(4*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: bob, Limit: &limit}})
+	limits := map[money.Currency]int64{"CNY": 500000}
+	alice, bob := w.Key("Alice", refundflow.RoleApprover, limits), w.Key("Bob", refundflow.RoleApprover, limits)
+	first := c.approve(time.Hour, alice, nil, "")
+	twice := c.approve(2*time.Hour, alice, nil, "")
+	otherAmount := c.approve(3*time.Hour, bob, ptr(int64(1000)), "")
+	second := c.approve(4*time.Hour, bob, nil, "")
 
 	res := c.run(false)
 
@@ -372,7 +445,7 @@ func TestApprovalSLARemindsAt80PercentAndEscalatesTwice(t *testing.T) {
 			levels = append(levels, st.EscalationLevel)
 		}, at)
 	}
-	c.update(50*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}})
+	c.approve(50*time.Hour, c.alice, nil, "")
 
 	res := c.run(false)
 
@@ -398,10 +471,10 @@ func TestRejectedLearnerAppealsOnceToAnotherApproverAtTheNextLevel(t *testing.T)
 	recordedCourse(w)
 	o := order(w, "o9", "go-basics", 19900, 20*24*time.Hour)
 	c := newCase(t, w, "o9", policy.ReasonQualityIssue)
-	c.update(time.Hour, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: alice}, Reason: "the course matches its description"})
+	c.reject(time.Hour, c.alice, "the course matches its description")
 	appeal := c.update(2*time.Hour, workflows.AppealUpdate, workflows.LearnerRequest{By: learn, Note: "lesson 3 is missing"})
-	sameApprover := c.update(3*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}})
-	c.update(4*time.Hour, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: bob}, Reason: "checked again"})
+	sameApprover := c.approve(3*time.Hour, c.alice, nil, "")
+	c.reject(4*time.Hour, c.bob, "checked again")
 
 	res := c.run(false)
 
@@ -430,10 +503,10 @@ func TestPolicyRefusalCanBeAppealedAndApprovedWithAnAmount(t *testing.T) {
 	w.Product(refundflow.Product{ID: "promo", Type: refundflow.RecordedCourse, Title: "Promo", LessonsTotal: 10, NoRefund: true, NoRefundDisclosed: true})
 	order(w, "o10", "promo", 2900, 5*24*time.Hour)
 	c := newCase(t, w, "o10", policy.ReasonChangedMind)
-	early := c.update(time.Minute, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}, Amount: ptr(int64(2900))})
+	early := c.approve(time.Minute, c.alice, ptr(int64(2900)), "")
 	c.update(24*time.Hour, workflows.AppealUpdate, workflows.LearnerRequest{By: learn})
-	noAmount := c.update(25*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}})
-	c.update(26*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}, Amount: ptr(int64(1450))})
+	noAmount := c.approve(25*time.Hour, c.alice, nil, "")
+	c.approve(26*time.Hour, c.alice, ptr(int64(1450)), "")
 
 	res := c.run(false)
 
@@ -490,7 +563,7 @@ func TestWithdrawIsPossibleUntilMoneyMoves(t *testing.T) {
 		order(w, "o13", "go-basics", 19900, 20*24*time.Hour)
 		c := newCase(t, w, "o13", policy.ReasonQualityIssue)
 		c.update(time.Hour, workflows.WithdrawUpdate, workflows.LearnerRequest{By: learn})
-		late := c.update(2*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}})
+		late := c.approve(2*time.Hour, c.alice, nil, "")
 		if res := c.run(false); res.Status != refundflow.StatusWithdrawn {
 			t.Fatalf("result %+v", res)
 		}
@@ -506,7 +579,7 @@ func TestWithdrawIsPossibleUntilMoneyMoves(t *testing.T) {
 		recordedCourse(w)
 		order(w, "o14", "go-basics", 19900, 20*24*time.Hour)
 		c := newCase(t, w, "o14", policy.ReasonQualityIssue)
-		c.update(time.Hour, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: alice}, Reason: "no"})
+		c.reject(time.Hour, c.alice, "no")
 		c.update(2*time.Hour, workflows.WithdrawUpdate, workflows.LearnerRequest{By: learn})
 		if res := c.run(false); res.Status != refundflow.StatusWithdrawn {
 			t.Fatalf("result %+v", res)
@@ -518,7 +591,7 @@ func TestWithdrawIsPossibleUntilMoneyMoves(t *testing.T) {
 		o := order(w, "o15", "go-basics", 19900, 20*24*time.Hour)
 		must(t, w.Stripe.SetBehaviour(o.PaymentIntent, pendingThenSucceed()))
 		c := newCase(t, w, "o15", policy.ReasonQualityIssue)
-		c.update(time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}})
+		c.approve(time.Hour, c.alice, nil, "")
 		wd := c.update(2*time.Hour, workflows.WithdrawUpdate, workflows.LearnerRequest{By: learn})
 		c.env.RegisterDelayedCallback(func() {
 			must(t, w.Stripe.SettleRefund(w.StripeRefundsFor(o.PaymentIntent)[0].ID, stripe.RefundStatusSucceeded, ""))
@@ -538,7 +611,7 @@ func TestDecliningWhenThereIsNoOfferIsRefused(t *testing.T) {
 	c := newCase(t, w, "o16", policy.ReasonQualityIssue)
 	decline := c.update(time.Hour, workflows.DeclineOfferUpdate, workflows.LearnerRequest{By: learn})
 	appeal := c.update(2*time.Hour, workflows.AppealUpdate, workflows.LearnerRequest{By: learn})
-	c.update(3*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: alice}})
+	c.approve(3*time.Hour, c.alice, nil, "")
 	c.run(false)
 	refusedWith(t, decline, "no_open_offer")
 	refusedWith(t, appeal, "not_rejected")
@@ -647,9 +720,9 @@ func TestAppealApprovedAtOnceIsNotAskedForAgain(t *testing.T) {
 	recordedCourse(w)
 	o := order(w, "o-quick", "go-basics", 19900, 20*24*time.Hour)
 	c := newCase(t, w, "o-quick", policy.ReasonQualityIssue)
-	c.update(time.Hour, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: alice}, Reason: "the course matches its description"})
+	c.reject(time.Hour, c.alice, "the course matches its description")
 	appeal := c.update(2*time.Hour, workflows.AppealUpdate, workflows.LearnerRequest{By: learn, Note: "lesson 3 is missing"})
-	approve := c.update(2*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: bob}})
+	approve := c.approve(2*time.Hour, c.bob, nil, "")
 
 	res := c.run(false)
 
@@ -668,7 +741,7 @@ func TestWithdrawalRightAfterAnAppealEndsTheCase(t *testing.T) {
 	recordedCourse(w)
 	o := order(w, "o-back", "go-basics", 19900, 20*24*time.Hour)
 	c := newCase(t, w, "o-back", policy.ReasonQualityIssue)
-	c.update(time.Hour, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: alice}, Reason: "the course matches its description"})
+	c.reject(time.Hour, c.alice, "the course matches its description")
 	c.update(2*time.Hour, workflows.AppealUpdate, workflows.LearnerRequest{By: learn})
 	withdraw := c.update(2*time.Hour, workflows.WithdrawUpdate, workflows.LearnerRequest{By: learn})
 
@@ -677,5 +750,71 @@ func TestWithdrawalRightAfterAnAppealEndsTheCase(t *testing.T) {
 	accepted(t, withdraw)
 	if res.Status != refundflow.StatusWithdrawn || len(w.StripeRefundsFor(o.PaymentIntent)) != 0 {
 		t.Fatalf("result %+v", res)
+	}
+}
+
+// Every message is rendered from what was true at the step that caused
+// it: a learner who takes an offer a moment after it was made still gets
+// the offer as it was made — both offers and their deadline — and then the
+// retained message naming the one they took.
+func TestOfferAcceptedAtOnceStillSendsTheOfferAsItWasMade(t *testing.T) {
+	w := casetest.New(t)
+	recordedCourse(w)
+	o := order(w, "o-fast", "go-basics", 19900, 3*24*time.Hour)
+	c := newCase(t, w, "o-fast", policy.ReasonNotAsExpected)
+	accept := c.updateAsSoonAs(time.Millisecond, workflows.AcceptOfferUpdate, workflows.AcceptOfferRequest{OfferID: "offer-1", By: learn}, "no_open_offer")
+
+	if res := c.run(false); res.Status != refundflow.StatusRetained {
+		t.Fatalf("result %+v", res)
+	}
+	accepted(t, accept)
+	msgs := w.LearnerMessages(o.LearnerID)
+	if len(msgs) != 3 || msgs[1].Kind != "offer" || msgs[2].Kind != "retained" {
+		t.Fatalf("learner heard %+v", msgs)
+	}
+	offers := w.Refund(c.id).Offers
+	for _, off := range offers {
+		if !strings.Contains(msgs[1].Body, off.Title) {
+			t.Errorf("the offer message does not list %q:\n%s", off.Title, msgs[1].Body)
+		}
+	}
+	if !strings.Contains(msgs[2].Body, offers[0].Title) || strings.Contains(msgs[2].Body, offers[1].Title) {
+		t.Errorf("the retained message does not name just the offer taken:\n%s", msgs[2].Body)
+	}
+	for _, id := range []string{msgs[1].ID, msgs[2].ID} {
+		if e := w.Email(id); e.Status != postgres.EmailSink {
+			t.Errorf("email %s is %s", id, e.Status)
+		}
+	}
+}
+
+// A learner who appeals right after the rejection hears both: why they
+// were rejected and how to appeal, then that the appeal is in.
+func TestAppealRightAfterARejectionDeliversBothMessages(t *testing.T) {
+	w := casetest.New(t)
+	recordedCourse(w)
+	o := order(w, "o-swift", "go-basics", 19900, 20*24*time.Hour)
+	c := newCase(t, w, "o-swift", policy.ReasonQualityIssue)
+	rejected := c.reject(time.Hour, c.alice, "the course matches its description")
+	appeal := c.next(rejected, workflows.AppealUpdate, workflows.LearnerRequest{By: learn, Note: "lesson 3 is missing"})
+	c.reject(2*time.Hour, c.bob, "checked again: it matches")
+
+	if res := c.run(false); res.Status != refundflow.StatusRejected {
+		t.Fatalf("result %+v", res)
+	}
+	accepted(t, appeal)
+	msgs := w.LearnerMessages(o.LearnerID)
+	var kinds []string
+	for _, m := range msgs {
+		kinds = append(kinds, m.Kind)
+		if e := w.Email(m.ID); e.Status != postgres.EmailSink {
+			t.Errorf("email %s is %s", m.ID, e.Status)
+		}
+	}
+	if !slices.Equal(kinds, []string{"received", "rejected", "appeal_received", "rejected_final"}) {
+		t.Fatalf("learner heard %v", kinds)
+	}
+	if !strings.Contains(msgs[1].Body, "the course matches its description") || !strings.Contains(msgs[3].Body, "checked again: it matches") {
+		t.Fatalf("the rejections do not give their reasons:\n%s\n%s", msgs[1].Body, msgs[3].Body)
 	}
 }

@@ -61,27 +61,23 @@ type ApprovalVote struct {
 	At       time.Time        `json:"at"`
 }
 
-// Approver is who acts in an approve or reject update, as the API
-// authenticated them.
-type Approver struct {
-	Actor refundflow.Actor
-	// Limit is the most this approver may approve alone in the case's
-	// currency; nil means no limit of their own.
-	Limit *int64
-}
-
-// ApproveRequest is the "approve" update.
+// ApproveRequest is the "approve" update. IntentID names what the
+// approver asked, as the API recorded it for the key it authenticated: the
+// workflow acts on that record. KeyID, Amount and Note repeat it, so that
+// the validator can answer at once.
 type ApproveRequest struct {
-	Approver Approver
+	IntentID string
+	KeyID    string
 	// Amount is required when a person sets it (review outcomes, appeals
 	// of a policy refusal) and must not exceed what is refundable.
 	Amount *int64
 	Note   string
 }
 
-// RejectRequest is the "reject" update.
+// RejectRequest is the "reject" update (see ApproveRequest).
 type RejectRequest struct {
-	Approver Approver
+	IntentID string
+	KeyID    string
 	Reason   string
 }
 

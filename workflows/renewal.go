@@ -7,7 +7,6 @@ import (
 
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/policy"
-	"github.com/refundflow/refundflow/postgres"
 )
 
 // RenewalReminderLead is how long before a membership renews the learner
@@ -41,8 +40,8 @@ func RenewalReminders(ctx workflow.Context) (RenewalRemindersResult, error) {
 	var res RenewalRemindersResult
 	now := workflow.Now(ctx)
 	for {
-		var due []postgres.Renewal
-		err := workflow.ExecuteActivity(slowDBCtx(ctx, 5*time.Minute), acts.DueRenewals, activities.DueRenewalsInput{
+		var due []activities.Renewal
+		err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), acts.DueRenewals, activities.DueRenewalsInput{
 			Now: now, DueBefore: now.Add(RenewalReminderLead + RenewalReminderMargin), Limit: batch,
 		}).Get(ctx, &due)
 		if err != nil {
@@ -50,7 +49,7 @@ func RenewalReminders(ctx workflow.Context) (RenewalRemindersResult, error) {
 		}
 		sends := make([]workflow.Future, len(due))
 		for i, r := range due {
-			sends[i] = workflow.ExecuteActivity(notifyCtx(ctx, time.Hour), acts.SendRenewalReminder, r)
+			sends[i] = workflow.ExecuteActivity(dbCtx(ctx, time.Minute), acts.SendRenewalReminder, r)
 		}
 		failed := 0
 		for i, f := range sends {

@@ -35,6 +35,7 @@ func scanAt(t *testing.T, w *casetest.World, at time.Time) workflows.RenewalRemi
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
+	w.Deliver()
 	return res
 }
 

@@ -49,8 +49,8 @@ func (t *ticketCase) run(ctx workflow.Context) (TicketResult, error) {
 // ones the timers keep.
 func (t *ticketCase) open(ctx workflow.Context) error {
 	var o activities.OpenedTicket
-	err := workflow.ExecuteActivity(dbCtx(ctx), t.acts.OpenTicket, activities.OpenTicketInput{
-		TicketID: t.in.TicketID, New: t.in.New,
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), t.acts.OpenTicket, activities.OpenTicketInput{
+		TicketID: t.in.TicketID, Acknowledged: t.in.Acknowledged,
 	}).Get(ctx, &o)
 	if err != nil {
 		return err
@@ -62,11 +62,8 @@ func (t *ticketCase) open(ctx workflow.Context) error {
 	t.info, t.cal = o, cal
 	t.state.EscalationLevel = o.Level
 	t.state.Clocks = o.Policy.TicketClocks(o.OpenedAt)
+	t.attrs = ticketAttrs{level: o.Level} // as the ticket was started with
 	t.opened = true
-	t.upsertSearchAttributes(ctx)
-	if !t.in.Acknowledged {
-		t.tellLearner(ctx, notify.KindTicketReceived, "")
-	}
 	return nil
 }
 
@@ -85,13 +82,14 @@ func (t *ticketCase) work(ctx workflow.Context) {
 
 // markReached records a warning or a breach. A warning tells the agents;
 // a breach climbs one level of the ladder (up to L3) and tells the new
-// level and the platform.
+// level and the platform — the breach's step says so, with the event the
+// messages are about.
 func (t *ticketCase) markReached(ctx workflow.Context, ev sla.Event) {
 	detail := map[string]any{"target": ev.Target, "due_at": ev.DueAt}
 	if ev.Kind == sla.Warning {
 		t.state.Events = append(t.state.Events, ev)
-		t.step(ctx, ticketStep{actor: refundflow.SystemActor, event: "sla_warning", detail: detail, slaEvent: &ev})
-		t.tellStaff(ctx, "agent", "ticket_sla_warning", ev)
+		t.record(ctx, ticketStep{actor: refundflow.SystemActor, event: "sla_warning", detail: detail, slaEvent: &ev,
+			notices: []notify.Notice{notify.ToStaff("agent", "ticket_sla_warning")}})
 		return
 	}
 	before := t.state.EscalationLevel
@@ -99,16 +97,17 @@ func (t *ticketCase) markReached(ctx workflow.Context, ev sla.Event) {
 	ev.Level = t.state.EscalationLevel
 	t.state.Events = append(t.state.Events, ev)
 	detail["level"] = ev.Level
-	t.step(ctx, ticketStep{actor: refundflow.SystemActor, event: "sla_breached", detail: detail, slaEvent: &ev})
-	t.tellPlatform(ctx, notify.EventSLABreached, ev)
+	notices := []notify.Notice{notify.ToPlatform(notify.EventSLABreached)}
 	if ev.Level == before {
-		t.tellStaff(ctx, levelAudience(ev.Level), "ticket_sla_breached", ev)
-		return
+		notices = append(notices, notify.ToStaff(levelAudience(ev.Level), "ticket_sla_breached"))
+	} else {
+		notices = append(notices, notify.ToStaff(levelAudience(ev.Level), "ticket_escalated"), notify.ToPlatform(notify.EventTicketEscalated))
 	}
-	t.step(ctx, ticketStep{actor: refundflow.SystemActor, event: "escalated",
-		detail: map[string]any{"level": ev.Level, "reason": string(ev.Target) + "_breached"}})
-	t.tellStaff(ctx, levelAudience(ev.Level), "ticket_escalated", ev)
-	t.tellPlatform(ctx, notify.EventTicketEscalated, ev)
+	t.record(ctx, ticketStep{actor: refundflow.SystemActor, event: "sla_breached", detail: detail, slaEvent: &ev, notices: notices})
+	if ev.Level != before {
+		t.record(ctx, ticketStep{actor: refundflow.SystemActor, event: "escalated",
+			detail: map[string]any{"level": ev.Level, "reason": string(ev.Target) + "_breached"}})
+	}
 }
 
 // levelAudience is who answers for a ticket at a level: team leads are
@@ -120,11 +119,10 @@ func levelAudience(level int) string {
 	return "agent"
 }
 
-// awaitReopen asks the learner to rate the help, then keeps the ticket
-// open to a reopen for the window. A person may reopen or close it
-// meanwhile; otherwise it closes when the window ends.
+// awaitReopen keeps the ticket open to a reopen for the window (the
+// resolution asked the learner to rate the help). A person may reopen or
+// close it meanwhile; otherwise it closes when the window ends.
 func (t *ticketCase) awaitReopen(ctx workflow.Context) {
-	t.tellLearner(ctx, notify.KindTicketResolved, "")
 	until := t.resolvedAt.Add(t.in.ReopenWindow)
 	t.state.ReopenUntil = &until
 	if t.await(ctx, max(until.Sub(workflow.Now(ctx)), 0), func() bool {
@@ -137,5 +135,5 @@ func (t *ticketCase) awaitReopen(ctx workflow.Context) {
 	t.state.Status = refundflow.TicketClosed
 	now := workflow.Now(ctx)
 	t.closedAt = &now
-	t.step(ctx, ticketStep{actor: refundflow.SystemActor, event: "closed", detail: map[string]any{"reason": "reopen_window_passed"}})
+	t.record(ctx, ticketStep{actor: refundflow.SystemActor, event: "closed", detail: map[string]any{"reason": "reopen_window_passed"}})
 }

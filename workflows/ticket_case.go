@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,8 +11,8 @@ import (
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/calendar"
 	"github.com/refundflow/refundflow/notify"
-	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
+	"github.com/refundflow/refundflow/ticket"
 )
 
 // ticketCase is one running ticket: its clocks and status, and what the
@@ -35,12 +34,11 @@ type ticketCase struct {
 	resolvedAt     time.Time
 	closedAt       *time.Time
 
-	// seq numbers the ticket's steps (0 is the opening, written by the API
-	// or the OpenTicket activity); recording counts steps being written
-	// (see refundCase for the same pattern).
-	seq       int
-	recording int
-	pending   []workflow.Future
+	// journal numbers the ticket's steps (0 is the opening, written by
+	// whoever opened it) and writes them.
+	journal journal
+	// attrs are the search attributes as last set.
+	attrs ticketAttrs
 }
 
 func newTicketCase(ctx workflow.Context, in TicketInput) (*ticketCase, error) {
@@ -109,11 +107,12 @@ func (t *ticketCase) addMessage(ctx workflow.Context, req TicketMessageRequest) 
 		}
 	}
 	t.changes++
-	t.step(ctx, ticketStep{actor: req.By, event: event, detail: detail,
-		message: &postgres.TicketMessage{Author: req.Author, By: req.By, Body: req.Body}})
+	step := ticketStep{actor: req.By, event: event, detail: detail,
+		message: &ticket.Message{Author: req.Author, By: req.By, Body: req.Body}}
 	if req.Author == refundflow.AuthorAgent {
-		t.tellLearner(ctx, notify.KindTicketReply, req.Body)
+		step.notices = []notify.Notice{notify.ToLearner(notify.KindTicketReply)}
 	}
+	t.record(ctx, step)
 	return t.result(), nil
 }
 
@@ -167,7 +166,12 @@ func (t *ticketCase) setStatus(ctx workflow.Context, req TicketStatusRequest) (T
 	}
 	t.state.Status = to
 	t.changes++
-	t.step(ctx, ticketStep{actor: req.By, event: event, detail: map[string]any{"from": from}})
+	step := ticketStep{actor: req.By, event: event, detail: map[string]any{"from": from}}
+	if to == refundflow.TicketResolved {
+		// The learner is asked to rate the help (CSAT).
+		step.notices = []notify.Notice{notify.ToLearner(notify.KindTicketResolved)}
+	}
+	t.record(ctx, step)
 	return t.result(), nil
 }
 
@@ -201,18 +205,10 @@ func (t *ticketCase) result() TicketUpdateResult {
 	return TicketUpdateResult{Status: t.state.Status, EscalationLevel: t.state.EscalationLevel}
 }
 
-// await waits until cond holds or the timeout passes (no timeout when it is
-// negative), then until every step being recorded is in the read model,
-// and reports whether cond holds (as refundCase.await).
+// await waits for cond (see journal.await), with the ticket's search
+// attributes up to date while it waits.
 func (t *ticketCase) await(ctx workflow.Context, timeout time.Duration, cond func() bool) bool {
-	switch {
-	case timeout < 0:
-		_ = workflow.Await(ctx, cond)
-	case timeout > 0:
-		_, _ = workflow.AwaitWithTimeout(ctx, timeout, cond)
-	}
-	_ = workflow.Await(ctx, func() bool { return t.recording == 0 })
-	return cond()
+	return t.journal.await(ctx, timeout, cond, t.upsertSearchAttributes)
 }
 
 // --- recording steps ---
@@ -221,31 +217,23 @@ type ticketStep struct {
 	actor    refundflow.Actor
 	event    string
 	detail   map[string]any
-	message  *postgres.TicketMessage
+	message  *ticket.Message
 	slaEvent *sla.Event
+	notices  []notify.Notice
 }
 
-// step records the ticket as it is now — its status, SLA and the event
-// that led there — in the read model and the search attributes, numbered
-// so that the read model applies each step once and in order.
-func (t *ticketCase) step(ctx workflow.Context, s ticketStep) {
-	t.recording++
-	defer func() { t.recording-- }()
-	t.seq++
-	now := workflow.Now(ctx)
-	rec := postgres.TicketStep{
-		TicketID: t.in.TicketID, Seq: t.seq, At: now, Actor: s.actor, Event: s.event, Detail: s.detail,
-		Snapshot: t.snapshot(), Message: s.message, SLAEvent: s.slaEvent,
-	}
-	if err := workflow.ExecuteActivity(dbCtx(ctx), t.acts.RecordTicketStep, rec).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("could not record step", "ticket", t.in.TicketID, "event", s.event, "error", err)
-	}
-	t.upsertSearchAttributes(ctx)
+// record writes a step: the ticket as it is now — its status, SLA and the
+// event that led there — with the messages it causes (see journal).
+func (t *ticketCase) record(ctx workflow.Context, s ticketStep) {
+	t.journal.write(ctx, t.acts.RecordTicketStep, ticket.Step{
+		TicketID: t.in.TicketID, Seq: t.journal.next(), At: workflow.Now(ctx), Actor: s.actor, Event: s.event, Detail: s.detail,
+		Snapshot: t.snapshot(), Message: s.message, SLAEvent: s.slaEvent, Notices: s.notices,
+	})
 }
 
-func (t *ticketCase) snapshot() postgres.TicketSnapshot {
+func (t *ticketCase) snapshot() ticket.Snapshot {
 	clocks, events := t.state.Clocks, t.state.Events
-	s := postgres.TicketSnapshot{
+	s := ticket.Snapshot{
 		Status: t.state.Status, EscalationLevel: t.state.EscalationLevel,
 		SLA:      sla.Describe(t.cal, t.info.Policy, clocks, t.state.EscalationLevel, events),
 		SLAState: sla.State(clocks, events), FirstResponder: t.firstResponder, Resolver: t.resolver,
@@ -265,68 +253,50 @@ func (t *ticketCase) snapshot() postgres.TicketSnapshot {
 	return s
 }
 
+// ticketAttrs are the search attributes that change while a ticket runs
+// (the start sets the tier and the order or course).
+type ticketAttrs struct {
+	level int
+	due   time.Time
+}
+
 // upsertSearchAttributes lets ops find the ticket in the Temporal UI by
-// tier, escalation level and its next deadline.
+// escalation level and its next deadline, in one upsert of what changed:
+// only where the story is about to wait.
 func (t *ticketCase) upsertSearchAttributes(ctx workflow.Context) {
-	updates := []temporal.SearchAttributeUpdate{
-		TicketTierKey.ValueSet(string(t.info.Tier)),
-		EscalationLevelKey.ValueSet(int64(t.state.EscalationLevel)),
+	if !t.opened {
+		return
 	}
+	now := ticketAttrs{level: t.state.EscalationLevel}
 	if due, ok := sla.NextDue(t.cal, t.state.Clocks); ok {
-		updates = append(updates, SlaDeadlineKey.ValueSet(due))
-	} else {
-		updates = append(updates, SlaDeadlineKey.ValueUnset())
+		now.due = due
 	}
-	if t.info.OrderID != "" {
-		updates = append(updates, OrderIDKey.ValueSet(t.info.OrderID))
+	was := t.attrs
+	if now == was {
+		return
+	}
+	var updates []temporal.SearchAttributeUpdate
+	if now.level != was.level {
+		updates = append(updates, EscalationLevelKey.ValueSet(int64(now.level)))
+	}
+	if now.due != was.due {
+		if now.due.IsZero() {
+			updates = append(updates, SlaDeadlineKey.ValueUnset())
+		} else {
+			updates = append(updates, SlaDeadlineKey.ValueSet(now.due))
+		}
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		workflow.GetLogger(ctx).Warn("search attributes not updated", "error", err)
+		return
 	}
+	t.attrs = now
 }
 
-// --- telling people ---
-
-// tellLearner sends the learner a ticket message (email in their language
-// and the in-app list).
-func (t *ticketCase) tellLearner(ctx workflow.Context, kind notify.MessageKind, reply string) {
-	t.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), t.acts.NotifyTicketLearner, activities.TicketNotice{
-		ID: noticeID(t.in.TicketID, t.seq, string(kind)), TicketID: t.in.TicketID, Kind: kind, At: workflow.Now(ctx), ReplyBody: reply,
-	}))
-}
-
-// tellStaff notifies the agents or the complaints desk.
-func (t *ticketCase) tellStaff(ctx workflow.Context, audience, kind string, ev sla.Event) {
-	t.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), t.acts.NotifyTicketStaff, activities.TicketStaffNotice{
-		ID: noticeID(t.in.TicketID, t.seq, kind), Audience: audience, Kind: kind, TicketID: t.in.TicketID, Event: ev,
-	}))
-}
-
-// tellPlatform sends the platform a signed sla.breached or
-// ticket.escalated webhook.
-func (t *ticketCase) tellPlatform(ctx workflow.Context, typ notify.EventType, ev sla.Event) {
-	w := activities.TicketWebhook{ID: fmt.Sprintf("evt_%s_%d_%s", t.in.TicketID, t.seq, typ), Type: typ, At: workflow.Now(ctx)}
-	if typ == notify.EventTicketEscalated {
-		w.Escalated = &notify.TicketEscalatedData{
-			TicketID: t.in.TicketID, Tier: string(t.info.Tier), Level: ev.Level, OrderID: t.info.OrderID,
-			RefundID: t.info.RefundID, Reason: string(ev.Target) + "_breached",
-		}
-	} else {
-		w.Breached = &notify.SLABreachedData{Subject: "ticket", ID: t.in.TicketID, Target: string(ev.Target), DueAt: ev.DueAt, Level: ev.Level}
-	}
-	t.track(workflow.ExecuteActivity(notifyCtx(ctx, 24*time.Hour), t.acts.SendTicketWebhook, w))
-}
-
-func (t *ticketCase) track(f workflow.Future) { t.pending = append(t.pending, f) }
-
-// close waits for the handlers and the notifications still in flight, then
+// close waits for the handlers and the steps still being written, then
 // ends the ticket.
 func (t *ticketCase) close(ctx workflow.Context) (TicketResult, error) {
-	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	for _, f := range t.pending {
-		if err := f.Get(ctx, nil); err != nil {
-			workflow.GetLogger(ctx).Warn("notification not delivered", "ticket", t.in.TicketID, "error", err)
-		}
-	}
+	t.journal.close(ctx)
+	t.upsertSearchAttributes(ctx)
 	return TicketResult{Status: t.state.Status, EscalationLevel: t.state.EscalationLevel}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/internal/casetest"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
@@ -47,27 +48,35 @@ type ticketRun struct {
 	env    *testsuite.TestWorkflowEnvironment
 	id     string
 	opened time.Time
+	// acknowledged: the learner knows of the ticket already.
+	acknowledged bool
 }
 
 func newTicket(t *testing.T, w *casetest.World, id string, tier sla.Tier, priority sla.Priority, opened time.Time) *ticketRun {
 	t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartTime(opened)
-	env.RegisterWorkflow(workflows.Escalation)
-	env.RegisterActivity(w.Acts)
 	if _, err := w.DB.OpenTicket(context.Background(), postgres.NewTicket{
 		ID: id, Tier: tier, Priority: priority, LearnerID: "learner-" + id, LearnerEmail: id + "@example.com",
 		Subject: "视频无法播放", Body: "Lesson 3 does not play.", OpenedBy: customer, OpenedAt: opened, Level: 1,
 	}); err != nil {
 		t.Fatal(err)
 	}
+	return ticketOpened(t, w, id, opened)
+}
+
+// ticketOpened is a ticket someone opened already (its row is written),
+// to run its workflow from the instant it opened.
+func ticketOpened(t *testing.T, w *casetest.World, id string, opened time.Time) *ticketRun {
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartTime(opened)
+	env.RegisterWorkflow(workflows.Escalation)
+	env.RegisterActivity(w.Acts)
 	return &ticketRun{t: t, w: w, env: env, id: id, opened: opened}
 }
 
 func (r *ticketRun) run() workflows.TicketResult {
 	r.t.Helper()
-	r.env.ExecuteWorkflow(workflows.Escalation, workflows.TicketInput{TicketID: r.id})
+	r.env.ExecuteWorkflow(workflows.Escalation, workflows.TicketInput{TicketID: r.id, Acknowledged: r.acknowledged})
 	if !r.env.IsWorkflowCompleted() {
 		r.t.Fatal("the ticket did not complete")
 	}
@@ -78,6 +87,7 @@ func (r *ticketRun) run() workflows.TicketResult {
 	if err := r.env.GetWorkflowResult(&res); err != nil {
 		r.t.Fatal(err)
 	}
+	r.w.Deliver()
 	return res
 }
 
@@ -479,16 +489,26 @@ func TestAppealOfARejectedRefundOpensALinkedTicketAtLevel2(t *testing.T) {
 	recordedCourse(w)
 	o := order(w, "o20", "go-basics", 19900, 20*24*time.Hour)
 	c := newCase(t, w, "o20", policy.ReasonQualityIssue)
-	c.update(time.Hour, workflows.RejectUpdate, workflows.RejectRequest{Approver: workflows.Approver{Actor: alice}, Reason: "the course matches its description"})
+	c.reject(time.Hour, c.alice, "the course matches its description")
 	c.update(2*time.Hour, workflows.AppealUpdate, workflows.LearnerRequest{By: learn, Note: "lesson 3 is missing"})
-	c.update(5*time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{Approver: workflows.Approver{Actor: bob}})
+	c.approve(5*time.Hour, c.bob, nil, "")
 
 	if res := c.run(false); res.Status != refundflow.StatusRefunded {
 		t.Fatalf("result %+v", res)
 	}
 
 	wantEvents(t, w.Events(c.id), "appealed", "ticket_opened", "awaiting_approval", "approved")
-	tk, err := w.DB.GetTicket(context.Background(), workflows.AppealTicketID(c.id))
+	id := activities.AppealTicketID(c.id)
+	if len(w.Starts.Tickets) != 1 || w.Starts.Tickets[0] != (activities.TicketStart{TicketID: id, Tier: "paid", Level: 2, OrderID: "o20", Acknowledged: true}) {
+		t.Fatalf("tickets started %+v", w.Starts.Tickets)
+	}
+	// The ticket's workflow, started by the appeal, runs on its own; the
+	// agents resolve it later that day.
+	tr := ticketOpened(t, w, id, start.Add(2*time.Hour))
+	tr.acknowledged = true
+	tr.status(start.Add(10*time.Hour), refundflow.TicketResolved)
+	tr.run()
+	tk, err := w.DB.GetTicket(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,17 +4,14 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
 )
 
 // TicketInput starts a ticket's workflow.
 type TicketInput struct {
+	// TicketID is a ticket its opener recorded (the API, an appeal, a
+	// course review) before it started the workflow.
 	TicketID string
-	// New is the ticket to record first, when the workflow opens it itself
-	// (the appeal of a refund); the API records its tickets before it
-	// starts the workflow and leaves New nil.
-	New *postgres.NewTicket
 	// Acknowledged: the learner has already been told their message was
 	// received (an appeal's appeal_received), so no ticket_received.
 	Acknowledged bool
@@ -30,9 +27,6 @@ const DefaultReopenWindow = 7 * 24 * time.Hour
 // MaxEscalationLevel is the top of the ladder: L1 agent, L2 team lead,
 // L3 manager / complaints desk.
 const MaxEscalationLevel = 3
-
-// AppealTicketID is the id of the ticket a refund's appeal opens.
-func AppealTicketID(refundID string) string { return "tk_appeal_" + refundID }
 
 // TicketResult is how a ticket ended.
 type TicketResult struct {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -20,10 +21,12 @@ import (
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/notify"
+	"github.com/refundflow/refundflow/outbox"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/stripefake"
 )
 
@@ -38,6 +41,11 @@ type World struct {
 	StripeAt string // base URL of the fake
 	Platform *Receiver
 	Acts     *activities.Activities
+	// Outbox delivers what the steps wrote, to the platform receiver (and
+	// the email sink): Deliver runs it.
+	Outbox *outbox.Dispatcher
+	// Starts records the workflows the activities started.
+	Starts *Starts
 }
 
 // New builds a world with a fresh database.
@@ -52,16 +60,77 @@ func New(t testing.TB) *World {
 	t.Cleanup(func() { stripeSrv.Close(); fake.Close() })
 	platform := NewReceiver(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	starts := &Starts{}
 	w := &World{
-		T: t, DB: db, Stripe: fake, StripeAt: stripeSrv.URL, Platform: platform,
+		T: t, DB: db, Stripe: fake, StripeAt: stripeSrv.URL, Platform: platform, Starts: starts,
 		Acts: &activities.Activities{
-			DB:       db,
-			Stripe:   payments.New(payments.Config{SecretKey: "sk_test_casetest", APIBase: stripeSrv.URL}),
+			DB:     db,
+			Stripe: payments.New(payments.Config{SecretKey: "sk_test_casetest", APIBase: stripeSrv.URL}),
+			Start:  starts,
+			Logger: logger,
+		},
+		Outbox: &outbox.Dispatcher{
+			DB: db, Logger: logger,
 			Webhooks: &notify.WebhookSender{URL: platform.URL, Secret: WebhookSecret, Client: &http.Client{Timeout: 5 * time.Second}},
-			Logger:   logger,
 		},
 	}
 	return w
+}
+
+// Deliver delivers every message the steps wrote so far.
+func (w *World) Deliver() {
+	w.T.Helper()
+	if _, err := w.Outbox.DeliverDue(context.Background()); err != nil {
+		w.T.Fatal(err)
+	}
+}
+
+// Starts records the workflows activities start, for tests that run a
+// workflow in the time-skipping environment (integration tests start them
+// for real, with workflows.Starter).
+type Starts struct {
+	mu      sync.Mutex
+	Refunds []activities.RefundStart
+	Tickets []activities.TicketStart
+}
+
+// StartRefund records a case's start.
+func (s *Starts) StartRefund(_ context.Context, c activities.RefundStart) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Refunds = append(s.Refunds, c)
+	return nil
+}
+
+// StartTicket records a ticket's start.
+func (s *Starts) StartTicket(_ context.Context, t activities.TicketStart) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.Tickets = append(s.Tickets, t)
+	return nil
+}
+
+// Key creates an API key of role with approval limits (none: nil).
+func (w *World) Key(name string, role refundflow.Role, limits map[money.Currency]int64) *refundflow.APIKey {
+	w.T.Helper()
+	k, _, err := w.DB.CreateAPIKey(context.Background(), name, role, limits)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return k
+}
+
+// Intent records what key asks of case id (what the API does before it
+// sends an approve or reject update) and returns its id.
+func (w *World) Intent(id string, key *refundflow.APIKey, action string, amount *int64, note string) string {
+	w.T.Helper()
+	in, err := w.DB.CreateApprovalIntent(context.Background(), refund.Intent{
+		ID: "ai_" + id + "_" + key.ID + "_" + time.Now().Format("150405.000000000"), RefundID: id, KeyID: key.ID, Action: action, Amount: amount, Note: note,
+	})
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return in.ID
 }
 
 // Product stores a product.
@@ -175,6 +244,33 @@ func (w *World) LearnerKinds(learnerID string) []string {
 		out = append(out, msgs[i].Kind)
 	}
 	return out
+}
+
+// LearnerMessages lists a learner's in-app messages, oldest first.
+func (w *World) LearnerMessages(learnerID string) []postgres.LearnerMessage {
+	w.T.Helper()
+	msgs, err := w.DB.LearnerMessages(context.Background(), learnerID, nil, "", 100)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	slices.Reverse(msgs)
+	return msgs
+}
+
+// Email reads an email of the outbox back.
+func (w *World) Email(id string) *postgres.EmailRecord {
+	w.T.Helper()
+	all, err := w.DB.Emails(context.Background(), 1000)
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	for _, e := range all {
+		if e.ID == id {
+			return e
+		}
+	}
+	w.T.Fatalf("no email %s", id)
+	return nil
 }
 
 // StripeRefundsFor lists the fake's refunds of a PaymentIntent.

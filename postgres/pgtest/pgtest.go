@@ -24,8 +24,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/pgcluster"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 )
 
 // EnvURL names the variable holding the URL of a server's maintenance
@@ -232,4 +235,32 @@ func withDatabase(base, db string) string {
 	}
 	u.Path = "/" + strings.TrimPrefix(db, "/")
 	return u.String()
+}
+
+// Pay books attempt s.Attempt of a case for amount as its payment activity
+// would: the attempt reserved (step 1), then settled as s says with the
+// outcome's step (step 2) — the case ends refunded, failed, or waiting
+// with the payment pending. No messages are written.
+func Pay(t testing.TB, db *postgres.DB, amount int64, s refund.Settlement) {
+	t.Helper()
+	ctx := context.Background()
+	base := refund.Snapshot{Status: refundflow.StatusRefunding, Amount: &amount, EscalationLevel: 1}
+	att, err := db.ReservePayment(ctx, s.RefundID, s.Attempt, amount, func(a refund.Attempt) refund.Step {
+		return refund.Step{RefundID: s.RefundID, Seq: 1, At: time.Now(), Actor: refundflow.SystemActor, Event: "payment_requested", Snapshot: base}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcome := refund.PaymentPending
+	switch s.Status {
+	case "succeeded":
+		outcome = refund.PaymentSucceeded
+	case "failed", "canceled":
+		outcome = refund.PaymentFailed
+	}
+	att.Status, att.ProviderRefundID = s.Status, s.ProviderRefundID
+	step := refund.PaymentStep(base, 2, time.Now(), outcome, *att, "stripe_"+s.Status)
+	if _, _, err := db.SettlePayment(ctx, s, step, notify.Outbox{}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -16,3 +16,6 @@ UPDATE api_keys SET revoked_at = now() WHERE id = @id AND revoked_at IS NULL;
 -- Recorded at most once a minute per key, to keep writes off the hot path.
 UPDATE api_keys SET last_used_at = now()
 WHERE id = @id AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+
+-- name: GetAPIKey :one
+SELECT * FROM api_keys WHERE id = @id;

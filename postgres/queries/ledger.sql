@@ -25,10 +25,6 @@ SELECT * FROM orders WHERE payment_intent = @payment_intent ORDER BY id LIMIT 1 
 -- name: LockRefund :one
 SELECT * FROM refunds WHERE id = @id FOR UPDATE;
 
--- name: FailRefundAfterSuccess :execrows
-UPDATE refunds SET status = 'failed', payment_status = 'failed', last_seq = @last_seq, updated_at = @at
-WHERE id = @id AND last_seq < @last_seq;
-
 -- name: InsertLedgerTransaction :one
 -- The key makes a money event impossible to book twice: a second insert
 -- returns no row.

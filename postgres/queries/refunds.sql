@@ -121,3 +121,18 @@ SELECT * FROM calendars ORDER BY name;
 -- name: UpsertCalendar :exec
 INSERT INTO calendars (name, definition) VALUES (@name, @definition)
 ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, updated_at = now();
+
+-- name: GetCaseForMessages :one
+-- What a step's messages say about the case besides the step itself.
+SELECT r.id, r.order_id, r.learner_id, r.product_id, r.reason, r.currency, r.decision,
+       o.learner_email, o.locale, p.title AS product_title
+FROM refunds r
+JOIN orders o ON o.id = r.order_id
+JOIN products p ON p.id = r.product_id
+WHERE r.id = @id;
+
+-- name: LastRejectionNote :one
+-- The reason the latest rejection of a case gave, if its latest approval
+-- is one.
+SELECT a.note FROM refund_approvals a WHERE a.refund_id = @refund_id AND a.action = 'reject'
+  AND a.seq = (SELECT max(b.seq) FROM refund_approvals b WHERE b.refund_id = @refund_id);

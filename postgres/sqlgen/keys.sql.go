@@ -10,6 +10,27 @@ import (
 	"encoding/json"
 )
 
+const getAPIKey = `-- name: GetAPIKey :one
+SELECT id, name, role, key_hash, approval_limits, created_at, revoked_at, last_used_at, email FROM api_keys WHERE id = $1
+`
+
+func (q *Queries) GetAPIKey(ctx context.Context, id string) (ApiKey, error) {
+	row := q.db.QueryRow(ctx, getAPIKey, id)
+	var i ApiKey
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Role,
+		&i.KeyHash,
+		&i.ApprovalLimits,
+		&i.CreatedAt,
+		&i.RevokedAt,
+		&i.LastUsedAt,
+		&i.Email,
+	)
+	return i, err
+}
+
 const getActiveAPIKeyByHash = `-- name: GetActiveAPIKeyByHash :one
 SELECT id, name, role, key_hash, approval_limits, created_at, revoked_at, last_used_at, email FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL
 `

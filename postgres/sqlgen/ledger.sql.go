@@ -123,25 +123,6 @@ func (q *Queries) BookedRefund(ctx context.Context, providerRefundID string) (Bo
 	return i, err
 }
 
-const failRefundAfterSuccess = `-- name: FailRefundAfterSuccess :execrows
-UPDATE refunds SET status = 'failed', payment_status = 'failed', last_seq = $1, updated_at = $2
-WHERE id = $3 AND last_seq < $1
-`
-
-type FailRefundAfterSuccessParams struct {
-	LastSeq int32
-	At      time.Time
-	ID      string
-}
-
-func (q *Queries) FailRefundAfterSuccess(ctx context.Context, arg FailRefundAfterSuccessParams) (int64, error) {
-	result, err := q.db.Exec(ctx, failRefundAfterSuccess, arg.LastSeq, arg.At, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const finishReconciliationRun = `-- name: FinishReconciliationRun :one
 UPDATE reconciliation_runs SET
     status = 'finished',

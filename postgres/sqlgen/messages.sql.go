@@ -7,53 +7,8 @@ package sqlgen
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 )
-
-const insertEmail = `-- name: InsertEmail :one
-INSERT INTO emails (id, to_address, subject, text_body, html_body, refund_id, status)
-VALUES ($1, $2, $3, $4, $5, $6, 'pending')
-ON CONFLICT (id) DO UPDATE SET id = excluded.id
-RETURNING id, to_address, subject, text_body, html_body, refund_id, status, attempts, last_error, created_at, sent_at
-`
-
-type InsertEmailParams struct {
-	ID        string
-	ToAddress string
-	Subject   string
-	TextBody  string
-	HtmlBody  string
-	RefundID  *string
-}
-
-// The row exists before the send, so a retry knows the message was meant
-// and whether it already went out.
-func (q *Queries) InsertEmail(ctx context.Context, arg InsertEmailParams) (Email, error) {
-	row := q.db.QueryRow(ctx, insertEmail,
-		arg.ID,
-		arg.ToAddress,
-		arg.Subject,
-		arg.TextBody,
-		arg.HtmlBody,
-		arg.RefundID,
-	)
-	var i Email
-	err := row.Scan(
-		&i.ID,
-		&i.ToAddress,
-		&i.Subject,
-		&i.TextBody,
-		&i.HtmlBody,
-		&i.RefundID,
-		&i.Status,
-		&i.Attempts,
-		&i.LastError,
-		&i.CreatedAt,
-		&i.SentAt,
-	)
-	return i, err
-}
 
 const insertLearnerMessage = `-- name: InsertLearnerMessage :exec
 INSERT INTO learner_messages (id, learner_id, refund_id, kind, locale, subject, body, created_at)
@@ -87,8 +42,8 @@ func (q *Queries) InsertLearnerMessage(ctx context.Context, arg InsertLearnerMes
 }
 
 const insertStaffNotification = `-- name: InsertStaffNotification :exec
-INSERT INTO staff_notifications (id, audience, kind, refund_id, subject, body)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO staff_notifications (id, audience, kind, refund_id, ticket_id, subject, body)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (id) DO NOTHING
 `
 
@@ -97,6 +52,7 @@ type InsertStaffNotificationParams struct {
 	Audience string
 	Kind     string
 	RefundID *string
+	TicketID *string
 	Subject  string
 	Body     string
 }
@@ -107,75 +63,11 @@ func (q *Queries) InsertStaffNotification(ctx context.Context, arg InsertStaffNo
 		arg.Audience,
 		arg.Kind,
 		arg.RefundID,
+		arg.TicketID,
 		arg.Subject,
 		arg.Body,
 	)
 	return err
-}
-
-const insertWebhookDelivery = `-- name: InsertWebhookDelivery :one
-INSERT INTO webhook_deliveries (id, type, payload, status)
-VALUES ($1, $2, $3, 'pending')
-ON CONFLICT (id) DO UPDATE SET id = excluded.id
-RETURNING id, type, payload, status, attempts, last_error, created_at, delivered_at
-`
-
-type InsertWebhookDeliveryParams struct {
-	ID      string
-	Type    string
-	Payload json.RawMessage
-}
-
-func (q *Queries) InsertWebhookDelivery(ctx context.Context, arg InsertWebhookDeliveryParams) (WebhookDelivery, error) {
-	row := q.db.QueryRow(ctx, insertWebhookDelivery, arg.ID, arg.Type, arg.Payload)
-	var i WebhookDelivery
-	err := row.Scan(
-		&i.ID,
-		&i.Type,
-		&i.Payload,
-		&i.Status,
-		&i.Attempts,
-		&i.LastError,
-		&i.CreatedAt,
-		&i.DeliveredAt,
-	)
-	return i, err
-}
-
-const listEmails = `-- name: ListEmails :many
-SELECT id, to_address, subject, text_body, html_body, refund_id, status, attempts, last_error, created_at, sent_at FROM emails ORDER BY created_at DESC, id DESC LIMIT $1
-`
-
-func (q *Queries) ListEmails(ctx context.Context, maxRows int32) ([]Email, error) {
-	rows, err := q.db.Query(ctx, listEmails, maxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []Email
-	for rows.Next() {
-		var i Email
-		if err := rows.Scan(
-			&i.ID,
-			&i.ToAddress,
-			&i.Subject,
-			&i.TextBody,
-			&i.HtmlBody,
-			&i.RefundID,
-			&i.Status,
-			&i.Attempts,
-			&i.LastError,
-			&i.CreatedAt,
-			&i.SentAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const listLearnerMessages = `-- name: ListLearnerMessages :many
@@ -253,7 +145,7 @@ func (q *Queries) ListStaffEmails(ctx context.Context, role string) ([]string, e
 }
 
 const listStaffNotifications = `-- name: ListStaffNotifications :many
-SELECT id, audience, kind, refund_id, subject, body, created_at FROM staff_notifications WHERE audience = $1 ORDER BY created_at DESC LIMIT $2
+SELECT id, audience, kind, refund_id, subject, body, created_at, ticket_id FROM staff_notifications WHERE audience = $1 ORDER BY created_at DESC LIMIT $2
 `
 
 type ListStaffNotificationsParams struct {
@@ -278,6 +170,7 @@ func (q *Queries) ListStaffNotifications(ctx context.Context, arg ListStaffNotif
 			&i.Subject,
 			&i.Body,
 			&i.CreatedAt,
+			&i.TicketID,
 		); err != nil {
 			return nil, err
 		}
@@ -287,71 +180,4 @@ func (q *Queries) ListStaffNotifications(ctx context.Context, arg ListStaffNotif
 		return nil, err
 	}
 	return items, nil
-}
-
-const listWebhookDeliveries = `-- name: ListWebhookDeliveries :many
-SELECT id, type, payload, status, attempts, last_error, created_at, delivered_at FROM webhook_deliveries ORDER BY created_at DESC, id DESC LIMIT $1
-`
-
-func (q *Queries) ListWebhookDeliveries(ctx context.Context, maxRows int32) ([]WebhookDelivery, error) {
-	rows, err := q.db.Query(ctx, listWebhookDeliveries, maxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []WebhookDelivery
-	for rows.Next() {
-		var i WebhookDelivery
-		if err := rows.Scan(
-			&i.ID,
-			&i.Type,
-			&i.Payload,
-			&i.Status,
-			&i.Attempts,
-			&i.LastError,
-			&i.CreatedAt,
-			&i.DeliveredAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const markEmail = `-- name: MarkEmail :exec
-UPDATE emails SET status = $1, attempts = attempts + 1, last_error = $2,
-    sent_at = CASE WHEN $1 IN ('sent', 'sink') THEN now() ELSE sent_at END
-WHERE id = $3
-`
-
-type MarkEmailParams struct {
-	Status    string
-	LastError string
-	ID        string
-}
-
-func (q *Queries) MarkEmail(ctx context.Context, arg MarkEmailParams) error {
-	_, err := q.db.Exec(ctx, markEmail, arg.Status, arg.LastError, arg.ID)
-	return err
-}
-
-const markWebhookDelivery = `-- name: MarkWebhookDelivery :exec
-UPDATE webhook_deliveries SET status = $1, attempts = attempts + 1, last_error = $2,
-    delivered_at = CASE WHEN $1 = 'delivered' THEN now() ELSE delivered_at END
-WHERE id = $3
-`
-
-type MarkWebhookDeliveryParams struct {
-	Status    string
-	LastError string
-	ID        string
-}
-
-func (q *Queries) MarkWebhookDelivery(ctx context.Context, arg MarkWebhookDeliveryParams) error {
-	_, err := q.db.Exec(ctx, markWebhookDelivery, arg.Status, arg.LastError, arg.ID)
-	return err
 }

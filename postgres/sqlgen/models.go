@@ -21,6 +21,17 @@ type ApiKey struct {
 	Email          string
 }
 
+type ApprovalIntent struct {
+	ID        string
+	RefundID  string
+	KeyID     string
+	Action    string
+	Amount    *int64
+	Note      string
+	CreatedAt time.Time
+	UsedBy    *string
+}
+
 type Calendar struct {
 	Name       string
 	Definition json.RawMessage
@@ -59,17 +70,19 @@ type CourseFlag struct {
 }
 
 type Email struct {
-	ID        string
-	ToAddress string
-	Subject   string
-	TextBody  string
-	HtmlBody  string
-	RefundID  *string
-	Status    string
-	Attempts  int32
-	LastError string
-	CreatedAt time.Time
-	SentAt    *time.Time
+	ID            string
+	ToAddress     string
+	Subject       string
+	TextBody      string
+	HtmlBody      string
+	RefundID      *string
+	Status        string
+	Attempts      int32
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        *time.Time
+	NextAttemptAt time.Time
+	TicketID      *string
 }
 
 type LearnerMessage struct {
@@ -348,6 +361,7 @@ type StaffNotification struct {
 	Subject   string
 	Body      string
 	CreatedAt time.Time
+	TicketID  *string
 }
 
 type StripeEvent struct {
@@ -423,13 +437,25 @@ type TicketTimeline struct {
 	Detail   json.RawMessage
 }
 
+type WebhookAttempt struct {
+	DeliveryID string
+	Attempt    int32
+	At         time.Time
+	HttpStatus *int32
+	LatencyMs  int32
+	Error      string
+}
+
 type WebhookDelivery struct {
-	ID          string
-	Type        string
-	Payload     json.RawMessage
-	Status      string
-	Attempts    int32
-	LastError   string
-	CreatedAt   time.Time
-	DeliveredAt *time.Time
+	ID            string
+	Type          string
+	Payload       json.RawMessage
+	Status        string
+	Attempts      int32
+	LastError     string
+	CreatedAt     time.Time
+	DeliveredAt   *time.Time
+	NextAttemptAt time.Time
+	RefundID      *string
+	TicketID      *string
 }

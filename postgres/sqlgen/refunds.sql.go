@@ -69,6 +69,47 @@ func (q *Queries) DeleteUnstartedRefund(ctx context.Context, id string) (int64, 
 	return result.RowsAffected(), nil
 }
 
+const getCaseForMessages = `-- name: GetCaseForMessages :one
+SELECT r.id, r.order_id, r.learner_id, r.product_id, r.reason, r.currency, r.decision,
+       o.learner_email, o.locale, p.title AS product_title
+FROM refunds r
+JOIN orders o ON o.id = r.order_id
+JOIN products p ON p.id = r.product_id
+WHERE r.id = $1
+`
+
+type GetCaseForMessagesRow struct {
+	ID           string
+	OrderID      string
+	LearnerID    string
+	ProductID    string
+	Reason       string
+	Currency     string
+	Decision     json.RawMessage
+	LearnerEmail string
+	Locale       string
+	ProductTitle string
+}
+
+// What a step's messages say about the case besides the step itself.
+func (q *Queries) GetCaseForMessages(ctx context.Context, id string) (GetCaseForMessagesRow, error) {
+	row := q.db.QueryRow(ctx, getCaseForMessages, id)
+	var i GetCaseForMessagesRow
+	err := row.Scan(
+		&i.ID,
+		&i.OrderID,
+		&i.LearnerID,
+		&i.ProductID,
+		&i.Reason,
+		&i.Currency,
+		&i.Decision,
+		&i.LearnerEmail,
+		&i.Locale,
+		&i.ProductTitle,
+	)
+	return i, err
+}
+
 const getLatestPolicy = `-- name: GetLatestPolicy :one
 SELECT name, version, body, in_force_from, created_by, created_at FROM policies WHERE name = $1 ORDER BY version DESC LIMIT 1
 `
@@ -456,6 +497,20 @@ func (q *Queries) InsertTimelineEntry(ctx context.Context, arg InsertTimelineEnt
 		arg.Detail,
 	)
 	return err
+}
+
+const lastRejectionNote = `-- name: LastRejectionNote :one
+SELECT a.note FROM refund_approvals a WHERE a.refund_id = $1 AND a.action = 'reject'
+  AND a.seq = (SELECT max(b.seq) FROM refund_approvals b WHERE b.refund_id = $1)
+`
+
+// The reason the latest rejection of a case gave, if its latest approval
+// is one.
+func (q *Queries) LastRejectionNote(ctx context.Context, refundID string) (string, error) {
+	row := q.db.QueryRow(ctx, lastRejectionNote, refundID)
+	var note string
+	err := row.Scan(&note)
+	return note, err
 }
 
 const listApprovals = `-- name: ListApprovals :many
