@@ -47,6 +47,10 @@ func (s *Server) postOutage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := o.CheckTimes(s.Now()); err != nil {
+		s.fail(c, err)
+		return
+	}
 	ctx := c.Request.Context()
 	for i, id := range o.ProductIDs {
 		if _, err := s.DB.GetProduct(ctx, id); err != nil {

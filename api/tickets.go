@@ -78,14 +78,7 @@ func checkText(pr *refundflow.Problems, field, s string, max int) {
 	case len(s) > max:
 		pr.Add(field, "too_long", "must be at most %d bytes", max)
 	default:
-		checkStorable(pr, field, s)
-	}
-}
-
-// checkStorable refuses what PostgreSQL text cannot hold (NUL).
-func checkStorable(pr *refundflow.Problems, field, s string) {
-	if strings.ContainsRune(s, 0) {
-		pr.Add(field, "invalid_text", "must not contain NUL characters")
+		refundflow.CheckText(pr, field, s)
 	}
 }
 
@@ -346,10 +339,7 @@ func (s *Server) postTicketCSAT(c *gin.Context) {
 	if req.Score == nil || *req.Score < 1 || *req.Score > 5 {
 		pr.Add("score", "invalid_score", "must be a whole number from 1 (very poor) to 5 (excellent)")
 	}
-	if len(req.Comment) > 2000 {
-		pr.Add("comment", "too_long", "must be at most 2000 bytes")
-	}
-	checkStorable(&pr, "comment", req.Comment)
+	refundflow.CheckNote(&pr, "comment", req.Comment)
 	if err := pr.Err(); err != nil {
 		s.fail(c, err)
 		return

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/refundflow/refundflow"
@@ -12,20 +13,25 @@ import (
 
 // UpsertProduct stores a product and reports whether it was new.
 func (db *DB) UpsertProduct(ctx context.Context, p *refundflow.Product) (created bool, err error) {
-	row, err := db.q.UpsertProduct(ctx, sqlgen.UpsertProductParams{
+	var counts columnCounts
+	params := sqlgen.UpsertProductParams{
 		ID:                p.ID,
 		Type:              string(p.Type),
 		Title:             p.Title,
-		LessonsTotal:      int32(p.LessonsTotal),
-		SessionsTotal:     int32(p.SessionsTotal),
-		SessionsHeld:      int32(p.SessionsHeld),
+		LessonsTotal:      counts.int32("lessons_total", p.LessonsTotal),
+		SessionsTotal:     counts.int32("sessions_total", p.SessionsTotal),
+		SessionsHeld:      counts.int32("sessions_held", p.SessionsHeld),
 		StartsAt:          p.StartsAt,
 		AppointmentAt:     p.AppointmentAt,
 		NoRefund:          p.NoRefund,
 		NoRefundDisclosed: p.NoRefundDisclosed,
 		CreatorAccount:    p.CreatorAccount,
 		Alternatives:      nonNil(p.Alternatives),
-	})
+	}
+	if err := counts.Err(); err != nil {
+		return false, err
+	}
+	row, err := db.q.UpsertProduct(ctx, params)
 	if err != nil {
 		return false, fmt.Errorf("upsert product %s: %w", p.ID, err)
 	}
@@ -36,6 +42,19 @@ func (db *DB) UpsertProduct(ctx context.Context, p *refundflow.Product) (created
 		CreatorAccount: row.CreatorAccount, Alternatives: row.Alternatives, UpdatedAt: row.UpdatedAt,
 	})
 	return row.Inserted, nil
+}
+
+// columnCounts converts counts for PostgreSQL's integer columns and
+// records each one that does not fit, so that none is ever truncated
+// whoever the caller is (the API bounds them far lower already).
+type columnCounts struct{ refundflow.Problems }
+
+func (c *columnCounts) int32(field string, n int) int32 {
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		c.Add(field, "count_out_of_range", "%d does not fit the column", n)
+		return 0
+	}
+	return int32(n)
 }
 
 // GetProduct returns a product or an ENOTFOUND error.
@@ -178,12 +197,17 @@ func (db *DB) RecordProgress(ctx context.Context, orderID string, p refundflow.P
 	if _, err := db.q.GetOrder(ctx, orderID); err != nil {
 		return refundflow.Progress{}, notFound(err, "order %q not found", orderID)
 	}
-	row, err := db.q.UpsertProgress(ctx, sqlgen.UpsertProgressParams{
+	var counts columnCounts
+	params := sqlgen.UpsertProgressParams{
 		OrderID:          orderID,
 		WatchedRatio:     p.WatchedRatio,
-		LessonsCompleted: int32(p.LessonsCompleted),
-		SessionsAttended: int32(p.SessionsAttended),
-	})
+		LessonsCompleted: counts.int32("lessons_completed", p.LessonsCompleted),
+		SessionsAttended: counts.int32("sessions_attended", p.SessionsAttended),
+	}
+	if err := counts.Err(); err != nil {
+		return refundflow.Progress{}, err
+	}
+	row, err := db.q.UpsertProgress(ctx, params)
 	if err != nil {
 		return refundflow.Progress{}, fmt.Errorf("record progress of order %s: %w", orderID, err)
 	}
