@@ -95,3 +95,12 @@ func (p Problems) Err() error {
 	first.Details = p
 	return &first
 }
+
+// ErrOfKind is Err for problems that are not about the input's form: the
+// error and its details are of kind (a conflict, say, or unprocessable).
+func (p Problems) ErrOfKind(kind Kind) error {
+	for _, e := range p {
+		e.Kind = kind
+	}
+	return p.Err()
+}

@@ -187,7 +187,7 @@ func (o *Order) CheckTimes(now time.Time) error {
 	if o.Renewal != nil {
 		checkPast(&pr, "renewal.reminder_sent_at", o.Renewal.ReminderSentAt, now)
 	}
-	return unprocessable(pr)
+	return pr.ErrOfKind(EUNPROCESSABLE)
 }
 
 // Progress is how much of a product the learner has consumed. Updates only
@@ -257,7 +257,7 @@ func (o *Outage) CheckTimes(now time.Time) error {
 	var pr Problems
 	checkPast(&pr, "started_at", &o.StartedAt, now)
 	checkPast(&pr, "ended_at", o.EndedAt, now)
-	return unprocessable(pr)
+	return pr.ErrOfKind(EUNPROCESSABLE)
 }
 
 // Hours is how long the outage lasted, or has lasted by now if it is open.

@@ -84,18 +84,3 @@ func checkPast(pr *Problems, field string, t *time.Time, now time.Time) {
 			t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 }
-
-// unprocessable is pr's error as an EUNPROCESSABLE one: the input is well
-// formed but cannot be true.
-func unprocessable(pr Problems) error {
-	err := pr.Err()
-	if err == nil {
-		return nil
-	}
-	e := err.(*Error)
-	e.Kind = EUNPROCESSABLE
-	for _, d := range e.Details {
-		d.Kind = EUNPROCESSABLE
-	}
-	return e
-}

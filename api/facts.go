@@ -238,12 +238,7 @@ func progressFits(p refundflow.Progress, product *refundflow.Product) error {
 	if p.SessionsAttended > product.SessionsTotal && product.Type == refundflow.LiveCourse {
 		pr.Add("sessions_attended", "exceeds_sessions_total", "is %d but the product has %d sessions", p.SessionsAttended, product.SessionsTotal)
 	}
-	if err := pr.Err(); err != nil {
-		e := err.(*refundflow.Error)
-		e.Kind = refundflow.EUNPROCESSABLE
-		return e
-	}
-	return nil
+	return pr.ErrOfKind(refundflow.EUNPROCESSABLE)
 }
 
 // validate joins the problems found while reading a request with those the

@@ -96,7 +96,8 @@ func DefaultPolicyV1(context.Context, *sqlgen.Queries, time.Time) (string, int, 
 
 // UpsertOrder stores an order for a known product and reports whether it
 // was new. A new order pins the policy version in force at its purchase;
-// a re-sent order keeps the one it has.
+// a re-sent order keeps the one it has, and may not change its money facts
+// once a case exists for it (frozenFacts).
 func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPinner) (created bool, err error) {
 	err = db.InTx(ctx, func(q *sqlgen.Queries) error {
 		exists, err := q.ProductExists(ctx, o.ProductID)
@@ -106,6 +107,9 @@ func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPi
 		if !exists {
 			return &refundflow.Error{Kind: refundflow.EUNPROCESSABLE, Code: "unknown_product", Field: "product_id",
 				Message: fmt.Sprintf("product %q is not known; PUT /v1/products/%s first", o.ProductID, o.ProductID)}
+		}
+		if err := frozenFacts(ctx, q, o); err != nil {
+			return err
 		}
 		policyName, policyVersion, err := pin(ctx, q, o.PurchasedAt)
 		if err != nil {
@@ -155,6 +159,46 @@ func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPi
 		return false, fmt.Errorf("upsert order %s: %w", o.ID, err)
 	}
 	return created, nil
+}
+
+// frozenFacts refuses a change to the facts an order's money is decided
+// and moved on — amount, currency, PaymentIntent, application fee and
+// product — once a case exists for it or money has been refunded: the
+// case was decided on them and its refund goes to that charge. The order
+// row stays locked (FOR UPDATE) until the upsert commits; a case's insert
+// needs a share lock on it for its foreign key, so a case being opened at
+// the same moment is either seen here or opened on the facts as stored.
+func frozenFacts(ctx context.Context, q *sqlgen.Queries, o *refundflow.Order) error {
+	current, err := q.LockOrder(ctx, o.ID)
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	hasCase, err := q.OrderHasRefund(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	if !hasCase && current.RefundedAmount == 0 && current.InFlightAmount == 0 {
+		return nil
+	}
+	var pr refundflow.Problems
+	for _, f := range []struct {
+		field       string
+		stored, new any
+	}{
+		{"amount", current.Amount, o.Amount},
+		{"currency", current.Currency, string(o.Currency)},
+		{"payment_intent", current.PaymentIntent, o.PaymentIntent},
+		{"application_fee_amount", current.ApplicationFeeAmount, o.ApplicationFeeAmount},
+		{"product_id", current.ProductID, o.ProductID},
+	} {
+		if f.stored != f.new {
+			pr.Add(f.field, "order_fact_frozen", "is %v and can no longer change: order %s has a refund case or refunded money", f.stored, o.ID)
+		}
+	}
+	return pr.ErrOfKind(refundflow.ECONFLICT)
 }
 
 // GetOrder returns an order or an ENOTFOUND error.
