@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -278,8 +279,12 @@ func (s *Server) postTicketStatus(c *gin.Context) {
 // ticket as the read model holds it afterwards.
 func (s *Server) PostTicketMessage(ctx context.Context, key *refundflow.APIKey, id string, author refundflow.MessageAuthor, body string) (*postgres.Ticket, error) {
 	var pr refundflow.Problems
-	if !author.Valid() {
+	switch {
+	case !author.Valid():
 		pr.Add("author", "invalid_author", "must be agent or customer")
+	case !author.WritableBy(key.Role):
+		return nil, &refundflow.Error{Kind: refundflow.EFORBIDDEN, Code: "author_not_allowed", Field: "author",
+			Message: fmt.Sprintf("a %s key writes as the customer only", key.Role)}
 	}
 	checkText(&pr, "body", body, maxBodyBytesMsg)
 	if err := pr.Err(); err != nil {
@@ -297,6 +302,10 @@ func (s *Server) PostTicketMessage(ctx context.Context, key *refundflow.APIKey, 
 func (s *Server) SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id string, status refundflow.TicketStatus) (*postgres.Ticket, error) {
 	if !status.Valid() {
 		return nil, refundflow.FieldError("status", "invalid_status", "must be one of open, waiting_on_customer, resolved, closed")
+	}
+	if !status.SettableBy(key.Role) {
+		return nil, &refundflow.Error{Kind: refundflow.EFORBIDDEN, Code: "status_not_allowed", Field: "status",
+			Message: fmt.Sprintf("a %s key may only take a ticket back to open; %s is an agent's to set", key.Role, status)}
 	}
 	return s.commandTicket(ctx, id, workflows.TicketStatusUpdate, workflows.TicketStatusRequest{Status: status, By: refundflow.ActorFor(key)})
 }
