@@ -24,6 +24,7 @@ const (
 	ECONFLICT      Kind = "conflict"      // the thing exists or is in the wrong state (409)
 	ETOOLARGE      Kind = "too_large"     // the request body is over the limit (413)
 	EUNPROCESSABLE Kind = "unprocessable" // well-formed but breaks a business rule (422)
+	ETHROTTLED     Kind = "throttled"     // too many failed attempts from this client; wait (429)
 	EUNAVAILABLE   Kind = "unavailable"   // a dependency is down; try again (503)
 	EINTERNAL      Kind = "internal"      // a bug or an unexpected failure (500)
 )

@@ -49,6 +49,8 @@ func statusOf(kind refundflow.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case refundflow.EUNPROCESSABLE:
 		return http.StatusUnprocessableEntity
+	case refundflow.ETHROTTLED:
+		return http.StatusTooManyRequests
 	case refundflow.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}

@@ -36,6 +36,9 @@ type Server struct {
 	Now func() time.Time
 	// Console, when set, is served under /console (package console).
 	Console http.Handler
+	// Throttle counts failed key checks per client address; Handler makes
+	// one with the defaults when it is nil. Share it with the console.
+	Throttle *AuthThrottle
 }
 
 // Handler builds the router.
@@ -46,10 +49,20 @@ func (s *Server) Handler() http.Handler {
 	if s.PinPolicy == nil {
 		s.PinPolicy = postgres.DefaultPolicyV1
 	}
+	if s.Throttle == nil {
+		s.Throttle = NewAuthThrottle(s.Registry, s.Logger)
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	// gin trusts X-Forwarded-For from everyone by default, which would let
+	// any client pick the address it is throttled as: only the proxies
+	// TRUSTED_PROXIES names (config.Validate checked them) may say who the
+	// client is.
+	if err := r.SetTrustedProxies(s.Config.TrustedProxies); err != nil {
+		panic(err)
+	}
 	r.Use(s.recover, s.observe(), limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, refundflow.Errorf(refundflow.ENOTFOUND, "route_not_found", "no route %s %s", c.Request.Method, c.Request.URL.Path))
@@ -64,7 +77,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", serveOpenAPI)
 	if s.Console != nil {
-		r.Any("/console/*path", gin.WrapH(s.Console))
+		r.Any("/console/*path", func(c *gin.Context) { s.Console.ServeHTTP(c.Writer, withClientAddress(c)) })
 		r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/") })
 	}
 
