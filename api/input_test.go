@@ -260,3 +260,29 @@ func TestProgressBeyondWhatTheProductHasIsRefused(t *testing.T) {
 		t.Fatalf("every session attended: %d %s", r.Status, r.Body)
 	}
 }
+
+// Query parameters go through the same rule as bodies: NUL or bytes that
+// are not UTF-8 are 400 invalid_text naming the parameter, before any
+// handler passes them to PostgreSQL (GET /v1/refunds?order_id=%00 was a
+// 500); the ids a list filters on are ids.
+func TestQueryParametersThatAreNotTextAreRefused(t *testing.T) {
+	e := newEnv(t)
+	for _, c := range []struct {
+		path        string
+		role        refundflow.Role
+		code, field string
+	}{
+		{"/v1/refunds?order_id=%00", agent, "invalid_text", "order_id"},
+		{"/v1/refunds?learner_id=a%ffb", agent, "invalid_text", "learner_id"},
+		{"/v1/refunds?learner_id=a%20b", agent, "invalid_id", "learner_id"},
+		{"/v1/refunds?order_id=" + strings.Repeat("x", 129), agent, "invalid_id", "order_id"},
+		{"/v1/reports/reconciliation?run_id=reconcile%2F%00", approver, "invalid_text", "run_id"},
+		{"/v1/tickets?status=%00", agent, "invalid_text", "status"},
+		{"/v1/reports/refunds?tz=Asia%2F%ff", admin, "invalid_text", "tz"},
+	} {
+		r := e.do(c.role, "GET", c.path, nil)
+		if code, field := r.errorCode(t); r.Status != http.StatusBadRequest || code != c.code || field != c.field {
+			t.Errorf("%s: %d %s field=%q, want 400 %s field=%q", c.path, r.Status, code, field, c.code, c.field)
+		}
+	}
+}

@@ -194,6 +194,7 @@ func (s *Server) listRefunds(c *gin.Context) {
 	if f.Status != "" && !f.Status.Valid() {
 		pr.Add("status", "invalid_status", "must be one of evaluating, offered, awaiting_approval, refunding, refunded, retained, rejected, withdrawn, failed")
 	}
+	checkOptionalIDs(&pr, map[string]string{"order_id": f.OrderID, "learner_id": f.LearnerID})
 	pg := parsePage(c, &pr)
 	f.Limit, f.AfterAt, f.AfterID = pg.Limit, pg.AfterAt, pg.AfterID
 	if err := pr.Err(); err != nil {

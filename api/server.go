@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -132,9 +134,9 @@ func (s *Server) Handler() http.Handler {
 	return r
 }
 
-// checkPathParams refuses a path whose ids are not well-formed before
-// anything looks them up (an id that is not even UTF-8 never reaches
-// PostgreSQL).
+// checkPathParams refuses a path whose ids are not well-formed, and a
+// query parameter that is not storable text, before anything looks them up
+// (an id that is not even UTF-8 never reaches PostgreSQL).
 func checkPathParams(c *gin.Context) {
 	for _, p := range c.Params {
 		if !refundflow.ValidID(p.Value) {
@@ -142,6 +144,17 @@ func checkPathParams(c *gin.Context) {
 				Code: "invalid_id", Field: p.Key, Message: p.Key + ": must be 1 to 128 characters of A-Z a-z 0-9 - _ . :", Details: []detailsJSON{}}})
 			return
 		}
+	}
+	var pr refundflow.Problems
+	query := c.Request.URL.Query()
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		for _, v := range query[name] {
+			refundflow.CheckText(&pr, name, v)
+		}
+	}
+	if err := pr.Err(); err != nil {
+		e := err.(*refundflow.Error)
+		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: errorJSON{Code: e.Code, Field: e.Field, Message: e.Error(), Details: []detailsJSON{}}})
 	}
 }
 

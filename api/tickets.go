@@ -53,11 +53,7 @@ func (r *ticketRequest) validate() error {
 	if r.Priority != "" && !sla.Priority(r.Priority).Valid() {
 		pr.Add("priority", "invalid_priority", "must be normal or urgent")
 	}
-	for field, id := range map[string]string{"learner_id": r.LearnerID, "order_id": r.OrderID, "refund_id": r.RefundID} {
-		if id != "" && !refundflow.ValidID(id) {
-			pr.Add(field, "invalid_id", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . :")
-		}
-	}
+	checkOptionalIDs(&pr, map[string]string{"learner_id": r.LearnerID, "order_id": r.OrderID, "refund_id": r.RefundID})
 	if r.LearnerID == "" && r.OrderID == "" && r.RefundID == "" {
 		pr.Add("learner_id", "missing_field", "is required unless the ticket links to an order or a refund")
 	}
@@ -198,11 +194,7 @@ func (s *Server) listTickets(c *gin.Context) {
 	if f.Tier != "" && !f.Tier.Valid() {
 		pr.Add("tier", "unknown_tier", "must be one of free, paid, vip")
 	}
-	for field, id := range map[string]string{"learner_id": f.LearnerID, "order_id": f.OrderID, "refund_id": f.RefundID} {
-		if id != "" && !refundflow.ValidID(id) {
-			pr.Add(field, "invalid_id", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . :")
-		}
-	}
+	checkOptionalIDs(&pr, map[string]string{"learner_id": f.LearnerID, "order_id": f.OrderID, "refund_id": f.RefundID})
 	if f.SLAState != "" && !slices.Contains(sla.States, f.SLAState) {
 		pr.Add("sla_state", "invalid_sla_state", "must be one of %s", strings.Join(sla.States, ", "))
 	}
