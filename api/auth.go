@@ -48,9 +48,9 @@ func (s *Server) authenticate(roles ...refundflow.Role) gin.HandlerFunc {
 // once the client's address has used up its budget of failures.
 func (s *Server) failKey(c *gin.Context, err error) {
 	if wait, refused := s.Throttle.Failed("api", c.ClientIP()); refused {
-		c.Header("Retry-After", retryAfterSeconds(wait))
+		c.Header("Retry-After", RetryAfterSeconds(wait))
 		err = refundflow.Errorf(refundflow.ETHROTTLED, "too_many_failed_keys",
-			"too many requests with a key that is not valid came from this address; retry after %s s", retryAfterSeconds(wait))
+			"too many requests with a key that is not valid came from this address; retry after %s s", RetryAfterSeconds(wait))
 	}
 	s.fail(c, err)
 }

@@ -106,6 +106,9 @@ func (s *Server) RemediateOutage(ctx context.Context, key *refundflow.APIKey, id
 	if mode != postgres.RemediateRefund && mode != postgres.RemediateOffer {
 		return nil, refundflow.FieldError("mode", "invalid_mode", "must be refund or offer")
 	}
+	if err := KnownID("outage", id); err != nil {
+		return nil, err
+	}
 	o, err := s.DB.GetOutage(ctx, id)
 	if err != nil {
 		return nil, err
@@ -201,6 +204,9 @@ func (s *Server) postCancelRemediation(c *gin.Context) {
 // the read model says so first (a page being opened finishes), then the
 // workflow hears it. The cases already open go on to their end.
 func (s *Server) CancelRemediation(ctx context.Context, id string) (*refundflow.Outage, error) {
+	if err := KnownID("outage", id); err != nil {
+		return nil, err
+	}
 	o, err := s.DB.GetOutage(ctx, id)
 	if err != nil {
 		return nil, err

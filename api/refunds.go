@@ -331,6 +331,9 @@ func (s *Server) updateCase(c *gin.Context, name string, arg any, checks ...func
 // model already rules out (a closed case no longer takes updates, so it
 // cannot explain itself).
 func (s *Server) commandCase(ctx context.Context, id, name string, arg any, checks ...func(*postgres.RefundCase) error) (*postgres.RefundCase, error) {
+	if err := KnownID("case", id); err != nil {
+		return nil, err
+	}
 	rc, err := s.DB.GetRefund(ctx, id)
 	if err != nil {
 		return nil, err
@@ -381,6 +384,9 @@ func (s *Server) ApproveRefund(ctx context.Context, key *refundflow.APIKey, id s
 	}
 	refundflow.CheckNote(&pr, "note", note)
 	if err := pr.Err(); err != nil {
+		return nil, err
+	}
+	if err := KnownID("case", id); err != nil {
 		return nil, err
 	}
 	rc, err := s.DB.GetRefund(ctx, id)

@@ -411,6 +411,11 @@ type ReconciliationReport struct {
 // ReconciliationReport returns run runID ("" for the latest) with its
 // findings; ENOTFOUND when there is no such run (or none yet).
 func (s *Server) ReconciliationReport(ctx context.Context, runID string) (*ReconciliationReport, error) {
+	var pr refundflow.Problems
+	refundflow.CheckText(&pr, "run_id", runID)
+	if err := pr.Err(); err != nil {
+		return nil, err
+	}
 	run, findings, err := s.DB.ReconciliationRun(ctx, runID)
 	if err != nil {
 		return nil, err

@@ -147,8 +147,8 @@ func throttleKey(addr string) string {
 	return p.String()
 }
 
-// retryAfterSeconds is a Retry-After value: whole seconds, at least one.
-func retryAfterSeconds(d time.Duration) string {
+// RetryAfterSeconds is a Retry-After value: whole seconds, at least one.
+func RetryAfterSeconds(d time.Duration) string {
 	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
 }
 

@@ -68,8 +68,8 @@ func TestThrottleBudgetPerAddress(t *testing.T) {
 
 func TestRetryAfterIsWholeSecondsAndAtLeastOne(t *testing.T) {
 	for d, want := range map[time.Duration]string{0: "1", time.Millisecond: "1", time.Second: "1", 1500 * time.Millisecond: "2", 3 * time.Second: "3"} {
-		if got := retryAfterSeconds(d); got != want {
-			t.Errorf("retryAfterSeconds(%s) = %s, want %s", d, got, want)
+		if got := RetryAfterSeconds(d); got != want {
+			t.Errorf("RetryAfterSeconds(%s) = %s, want %s", d, got, want)
 		}
 	}
 }

@@ -158,17 +158,8 @@ func (s *Server) getTicket(c *gin.Context) {
 	s.respondTicket(c, http.StatusOK, c.Param("id"))
 }
 
-// ticketNotFound answers for an id no ticket can have (ids are
-// refundflow.ValidID), before it reaches PostgreSQL.
-func ticketNotFound(id string) error {
-	if refundflow.ValidID(id) {
-		return nil
-	}
-	return refundflow.Errorf(refundflow.ENOTFOUND, "not_found", "ticket %q not found", id)
-}
-
 func (s *Server) respondTicket(c *gin.Context, status int, id string) {
-	if err := ticketNotFound(id); err != nil {
+	if err := KnownID("ticket", id); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -306,7 +297,7 @@ func (s *Server) SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id
 // ticket as the read model holds it afterwards. A closed ticket's workflow
 // has ended, so the read model refuses for it.
 func (s *Server) commandTicket(ctx context.Context, id, name string, arg any) (*postgres.Ticket, error) {
-	if err := ticketNotFound(id); err != nil {
+	if err := KnownID("ticket", id); err != nil {
 		return nil, err
 	}
 	t, err := s.DB.GetTicket(ctx, id)
@@ -346,7 +337,7 @@ func (s *Server) postTicketCSAT(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	if err := ticketNotFound(id); err != nil {
+	if err := KnownID("ticket", id); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -1,0 +1,103 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/sla"
+)
+
+// The console's forms go through the API's own rules, checked before
+// anything is looked up: a 200 KB approval note passed in the console
+// while the API refused more than 2000 bytes.
+func TestConsoleFormsKeepTheAPIsLimits(t *testing.T) {
+	e := newConsoleEnv(t)
+	if _, err := e.db.OpenTicket(context.Background(), postgres.NewTicket{ID: "tk-1", Tier: sla.Paid, Priority: sla.Normal,
+		LearnerID: "l-1", Subject: "s", Body: "b", OpenedAt: time.Now(), Level: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, path string
+		as         refundflow.Role
+		form       url.Values
+		code       string
+	}{
+		{"a 200 KB approval note", "/console/refunds/rf-x/approve", approver, url.Values{"note": {strings.Repeat("x", 200_000)}}, "too_long"},
+		{"an approval note with NUL", "/console/refunds/rf-x/approve", approver, url.Values{"note": {"a\x00b"}}, "invalid_text"},
+		{"an amount above what Stripe charges", "/console/refunds/rf-x/approve", approver, url.Values{"amount": {"100000000"}}, "amount_too_large"},
+		{"an amount that is not minor units", "/console/refunds/rf-x/approve", admin, url.Values{"amount": {"19.90"}}, "invalid_amount"},
+		{"a long rejection reason", "/console/refunds/rf-x/reject", admin, url.Values{"reason": {strings.Repeat("理", 700)}}, "too_long"},
+		{"a rejection reason that is not UTF-8", "/console/refunds/rf-x/reject", approver, url.Values{"reason": {"a\xffb"}}, "invalid_text"},
+		{"a reply that is not UTF-8", "/console/tickets/tk-1/messages", agent, url.Values{"body": {"a\xffb"}}, "invalid_text"},
+		{"a reply over 10000 bytes", "/console/tickets/tk-1/messages", agent, url.Values{"body": {strings.Repeat("x", 10_001)}}, "too_long"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := location(t, e.send(request{method: "POST", path: c.path, as: c.as, form: c.form}))
+			if got := u.Query().Get("error"); got != c.code {
+				t.Fatalf("redirected to %s, want error=%s", u, c.code)
+			}
+		})
+	}
+}
+
+// A form body is bounded like an API body (1 MB); the console read 10 MB.
+func TestConsoleFormBodiesAreBounded(t *testing.T) {
+	e := newConsoleEnv(t)
+	rec := e.send(request{method: "POST", path: "/console/refunds/rf-x/approve", as: approver, form: url.Values{"note": {strings.Repeat("x", 2<<20)}}})
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MB form: %d", rec.Code)
+	}
+}
+
+// After a burst of bad keys, sign-ins from that address are answered 429
+// with Retry-After (750 bad sign-ins a second were answered); a valid key
+// from it still signs in, and the metric counts the console's trips.
+func TestFailedSignInsAreThrottledPerAddress(t *testing.T) {
+	e := newConsoleEnv(t)
+	const attacker = "203.0.113.7"
+	signIn := func(key, from string) int {
+		rec := e.send(request{method: "POST", path: "/console/signin", form: url.Values{"key": {key}}, from: from})
+		if rec.Code == http.StatusTooManyRequests && rec.Header().Get("Retry-After") == "" {
+			t.Fatal("429 without Retry-After")
+		}
+		return rec.Code
+	}
+	throttled := false
+	for range 100 {
+		if code := signIn("rfk_guess", attacker); code == http.StatusTooManyRequests {
+			throttled = true
+			break
+		} else if code != http.StatusUnauthorized {
+			t.Fatalf("a bad key: %d", code)
+		}
+	}
+	if !throttled {
+		t.Fatal("100 bad sign-ins from one address were all answered")
+	}
+	if code := signIn(e.keys[approver], attacker); code != http.StatusSeeOther {
+		t.Fatalf("a valid key from the throttled address: %d", code)
+	}
+	if code := signIn("rfk_typo", "198.51.100.20"); code != http.StatusUnauthorized {
+		t.Fatalf("another address: %d", code)
+	}
+	mfs, err := e.registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "refundflow_auth_throttle_trips_total" {
+			for _, m := range mf.GetMetric() {
+				if m.GetLabel()[0].GetValue() == "console" && m.GetCounter().GetValue() == 1 {
+					return
+				}
+			}
+		}
+	}
+	t.Fatal("no console trip counted in refundflow_auth_throttle_trips_total")
+}
