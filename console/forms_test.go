@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
 )
@@ -100,4 +102,47 @@ func TestFailedSignInsAreThrottledPerAddress(t *testing.T) {
 		}
 	}
 	t.Fatal("no console trip counted in refundflow_auth_throttle_trips_total")
+}
+
+// The console's downloads are the API's CSV writer: a creator account that
+// would be a formula reaches the ledger download neutralised, and the
+// amounts, negative ones too, stay numbers.
+func TestConsoleDownloadsNeutraliseFormulas(t *testing.T) {
+	e := newConsoleEnv(t)
+	ctx := context.Background()
+	hostile := "=HYPERLINK(\"https://evil.example\",\"x\")"
+	if _, err := e.db.UpsertProduct(ctx, &refundflow.Product{ID: "c-1", Type: refundflow.RecordedCourse, Title: "Go", LessonsTotal: 10, CreatorAccount: hostile}); err != nil {
+		t.Fatal(err)
+	}
+	o := &refundflow.Order{ID: "o-1", LearnerID: "l-1", LearnerEmail: "l@example.com", Locale: refundflow.LocaleEn, ProductID: "c-1",
+		Amount: 19900, Currency: "CNY", PurchasedAt: time.Now().Add(-time.Hour), PaymentIntent: "pi_1"}
+	if _, err := e.db.UpsertOrder(ctx, o, postgres.DefaultPolicyV1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.InsertRefund(ctx, postgres.NewRefund{ID: "rf-1", Order: o, Reason: policy.ReasonOther, SubmittedBy: "k", RequestHash: []byte("h")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.ReservePayment(ctx, "rf-1", 1, 19900); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.SettlePayment(ctx, postgres.Settlement{RefundID: "rf-1", Attempt: 1, Status: "succeeded", ProviderRefundID: "re_1",
+		ProviderCreated: time.Now(), TransferReversal: 15000}); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.send(request{method: "GET", path: "/console/finance/ledger.csv", as: approver})
+	rows, err := csv.NewReader(rec.Body).ReadAll()
+	if rec.Code != http.StatusOK || err != nil {
+		t.Fatalf("%d %v", rec.Code, err)
+	}
+	var party, negative bool
+	for _, row := range rows {
+		party = party || row[3] == "'"+hostile
+		negative = negative || strings.HasPrefix(row[6], "-") && strings.Trim(row[6], "-0123456789") == ""
+		if row[3] == hostile {
+			t.Fatalf("the creator account went out as a formula: %v", row)
+		}
+	}
+	if !party || !negative {
+		t.Fatalf("no neutralised creator or no plain negative net in %v", rows)
+	}
 }
