@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
@@ -18,6 +19,7 @@ import (
 	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
+	"github.com/refundflow/refundflow/sla"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -122,6 +124,16 @@ func (e *consoleEnv) signIn(role refundflow.Role) string {
 	}
 	e.t.Fatalf("%s could not sign in: %d %s", role, rec.Code, rec.Body)
 	return ""
+}
+
+// openTicket stores a ticket as POST /v1/tickets does before its workflow
+// starts (Temporal is down here).
+func (e *consoleEnv) openTicket(id string) {
+	e.t.Helper()
+	if _, err := e.db.OpenTicket(context.Background(), postgres.NewTicket{ID: id, Tier: sla.Paid, Priority: sla.Normal,
+		LearnerID: "l-1", Subject: "s", Body: "b", OpenedAt: time.Now(), Level: 1}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // location is a redirect's target, parsed.

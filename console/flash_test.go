@@ -1,16 +1,12 @@
 package console
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/postgres"
-	"github.com/refundflow/refundflow/sla"
 )
 
 // What a form did comes back to its page as a code in the redirect, and
@@ -21,10 +17,7 @@ import (
 // the case or outage shows only when it is an id.
 func TestFlashMessagesAreFixedTextsForCodes(t *testing.T) {
 	e := newConsoleEnv(t)
-	if _, err := e.db.OpenTicket(context.Background(), postgres.NewTicket{ID: "tk-1", Tier: sla.Paid, Priority: sla.Normal,
-		LearnerID: "l-1", Subject: "s", Body: "b", OpenedAt: time.Now(), Level: 1}); err != nil {
-		t.Fatal(err)
-	}
+	e.openTicket("tk-1")
 	format := url.QueryEscape("%999999[1]s%999999[1]s%999999[1]s")
 	phishing := url.QueryEscape("Your session expired. Sign in again at https://evil.example/console")
 	cases := []struct {

@@ -11,7 +11,6 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
-	"github.com/refundflow/refundflow/sla"
 )
 
 // maxConsoleResponse bounds what any console request may answer: the
@@ -93,10 +92,7 @@ func seedFuzzWorld(t testing.TB, e *consoleEnv) {
 		Event: "awaiting_approval", Snapshot: postgres.CaseSnapshot{Status: refundflow.StatusAwaitingApproval}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.OpenTicket(ctx, postgres.NewTicket{ID: "tk-1", Tier: sla.Paid, Priority: sla.Normal,
-		LearnerID: "l-1", Subject: "s", Body: "b", OpenedAt: time.Now(), Level: 1}); err != nil {
-		t.Fatal(err)
-	}
+	e.openTicket("tk-1")
 	ended := time.Now().Add(-time.Hour)
 	started := ended.Add(-50 * time.Hour)
 	if err := e.db.CreateOutage(ctx, &refundflow.Outage{ID: "out-1", StartedAt: started, EndedAt: &ended}); err != nil {
