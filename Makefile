@@ -24,7 +24,7 @@ test:
 # while a worker is mid-input (golang/go#75804, fixed in Go 1.27). A count has no
 # deadline to race. FUZZTIME=1m (or 50000x) sets one budget for every target.
 FUZZTIME ?=
-FUZZ := api:FuzzEveryRoute:10000x api:FuzzStripeWebhook:3000x policy:FuzzDecodeAndEvaluate:200000x \
+FUZZ := api:FuzzEveryRoute:10000x api:FuzzStripeWebhook:3000x console:FuzzConsole:10000x policy:FuzzDecodeAndEvaluate:200000x \
 	calendar:FuzzParse:100000x calendar:FuzzBusinessTimeRoundTrip:200000x
 
 ## fuzz: every fuzz target for its budget (the seed corpora also run in every go test)

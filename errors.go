@@ -24,6 +24,7 @@ const (
 	ECONFLICT      Kind = "conflict"      // the thing exists or is in the wrong state (409)
 	ETOOLARGE      Kind = "too_large"     // the request body is over the limit (413)
 	EUNPROCESSABLE Kind = "unprocessable" // well-formed but breaks a business rule (422)
+	ETHROTTLED     Kind = "throttled"     // too many failed attempts from this client; wait (429)
 	EUNAVAILABLE   Kind = "unavailable"   // a dependency is down; try again (503)
 	EINTERNAL      Kind = "internal"      // a bug or an unexpected failure (500)
 )
@@ -94,4 +95,13 @@ func (p Problems) Err() error {
 	first := *p[0]
 	first.Details = p
 	return &first
+}
+
+// ErrOfKind is Err for problems that are not about the input's form: the
+// error and its details are of kind (a conflict, say, or unprocessable).
+func (p Problems) ErrOfKind(kind Kind) error {
+	for _, e := range p {
+		e.Kind = kind
+	}
+	return p.Err()
 }

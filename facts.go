@@ -52,16 +52,13 @@ func (p *Product) Validate() error {
 	}
 	if p.Title == "" || len(p.Title) > 500 {
 		pr.Add("title", "invalid_title", "must be 1 to 500 bytes")
+	} else {
+		CheckText(&pr, "title", p.Title)
 	}
-	if p.LessonsTotal < 0 {
-		pr.Add("lessons_total", "negative_count", "must not be negative")
-	}
-	if p.SessionsTotal < 0 {
-		pr.Add("sessions_total", "negative_count", "must not be negative")
-	}
-	if p.SessionsHeld < 0 {
-		pr.Add("sessions_held", "negative_count", "must not be negative")
-	} else if p.SessionsHeld > p.SessionsTotal {
+	checkCount(&pr, "lessons_total", p.LessonsTotal)
+	checkCount(&pr, "sessions_total", p.SessionsTotal)
+	checkCount(&pr, "sessions_held", p.SessionsHeld)
+	if p.SessionsHeld > p.SessionsTotal {
 		pr.Add("sessions_held", "sessions_held_exceeds_total", "is %d but sessions_total is %d", p.SessionsHeld, p.SessionsTotal)
 	}
 	switch p.Type {
@@ -86,6 +83,11 @@ func (p *Product) Validate() error {
 	}
 	if len(p.CreatorAccount) > 255 {
 		pr.Add("creator_account", "invalid_creator_account", "must be at most 255 bytes")
+	} else {
+		CheckText(&pr, "creator_account", p.CreatorAccount)
+	}
+	if len(p.Alternatives) > MaxAlternatives {
+		pr.Add("alternatives", "too_many", "at most %d products", MaxAlternatives)
 	}
 	for i, alt := range p.Alternatives {
 		field := "alternatives[" + itoa(i) + "]"
@@ -149,9 +151,7 @@ func (o *Order) Validate() error {
 	if o.Locale != LocaleZhCN && o.Locale != LocaleEn {
 		pr.Add("locale", "invalid_locale", "must be zh-CN or en")
 	}
-	if o.Amount <= 0 {
-		pr.Add("amount", "amount_not_positive", "must be a positive integer in minor units")
-	}
+	CheckAmount(&pr, "amount", o.Amount)
 	if !o.Currency.Valid() {
 		pr.Add("currency", "unknown_currency", "%q is not an ISO 4217 currency code", o.Currency)
 	}
@@ -160,6 +160,8 @@ func (o *Order) Validate() error {
 	}
 	if o.PaymentIntent == "" || len(o.PaymentIntent) > 255 {
 		pr.Add("payment_intent", "invalid_payment_intent", "must be the Stripe PaymentIntent id")
+	} else {
+		CheckText(&pr, "payment_intent", o.PaymentIntent)
 	}
 	if o.ApplicationFeeAmount < 0 {
 		pr.Add("application_fee_amount", "negative_amount", "must not be negative")
@@ -173,6 +175,19 @@ func (o *Order) Validate() error {
 		pr.Add("next_renewal_at", "renewal_not_after_purchase", "must be after purchased_at")
 	}
 	return pr.Err()
+}
+
+// CheckTimes refuses, as unprocessable, an order whose purchase or renewal
+// reminder lies in the future (beyond MaxClockSkew): both have happened by
+// the time the platform tells us. The renewal period and the next renewal
+// lie ahead by nature.
+func (o *Order) CheckTimes(now time.Time) error {
+	var pr Problems
+	checkPast(&pr, "purchased_at", &o.PurchasedAt, now)
+	if o.Renewal != nil {
+		checkPast(&pr, "renewal.reminder_sent_at", o.Renewal.ReminderSentAt, now)
+	}
+	return pr.ErrOfKind(EUNPROCESSABLE)
 }
 
 // Progress is how much of a product the learner has consumed. Updates only
@@ -190,12 +205,8 @@ func (p *Progress) Validate() error {
 	if p.WatchedRatio < 0 || p.WatchedRatio > 1 || p.WatchedRatio != p.WatchedRatio {
 		pr.Add("watched_ratio", "ratio_out_of_range", "must be between 0 and 1")
 	}
-	if p.LessonsCompleted < 0 {
-		pr.Add("lessons_completed", "negative_count", "must not be negative")
-	}
-	if p.SessionsAttended < 0 {
-		pr.Add("sessions_attended", "negative_count", "must not be negative")
-	}
+	checkCount(&pr, "lessons_completed", p.LessonsCompleted)
+	checkCount(&pr, "sessions_attended", p.SessionsAttended)
 	return pr.Err()
 }
 
@@ -223,6 +234,9 @@ type Outage struct {
 func (o *Outage) Validate() error {
 	var pr Problems
 	checkID(&pr, "id", o.ID)
+	if len(o.ProductIDs) > MaxOutageProducts {
+		pr.Add("product_ids", "too_many", "at most %d products; an outage of every product leaves product_ids out", MaxOutageProducts)
+	}
 	for i, id := range o.ProductIDs {
 		checkID(&pr, "product_ids["+itoa(i)+"]", id)
 	}
@@ -232,10 +246,18 @@ func (o *Outage) Validate() error {
 	if o.EndedAt != nil && !o.EndedAt.After(o.StartedAt) {
 		pr.Add("ended_at", "ends_before_start", "must be after started_at")
 	}
-	if len(o.Reason) > 2000 {
-		pr.Add("reason", "too_long", "must be at most 2000 bytes")
-	}
+	CheckNote(&pr, "reason", o.Reason)
 	return pr.Err()
+}
+
+// CheckTimes refuses, as unprocessable, an outage that starts or ends in
+// the future (beyond MaxClockSkew): remediation refunds learners for what
+// has happened, never for what is planned.
+func (o *Outage) CheckTimes(now time.Time) error {
+	var pr Problems
+	checkPast(&pr, "started_at", &o.StartedAt, now)
+	checkPast(&pr, "ended_at", o.EndedAt, now)
+	return pr.ErrOfKind(EUNPROCESSABLE)
 }
 
 // Hours is how long the outage lasted, or has lasted by now if it is open.

@@ -44,6 +44,22 @@ func (s TicketStatus) CanBecome(to TicketStatus) bool {
 	return false
 }
 
+// SettableBy reports whether a key of role may move a ticket to s. The
+// platform speaks for the learner, who may only take a ticket back to open
+// (reopen it after it was resolved, or answer one waiting on them); pausing
+// the clocks, resolving and closing are the desk's judgement, and a
+// learner's "resolved" would meet the agents' SLA targets with nobody
+// having answered. Agents set every status.
+func (s TicketStatus) SettableBy(role Role) bool {
+	switch role {
+	case RoleAgent:
+		return s.Valid()
+	case RolePlatform:
+		return s == TicketOpen
+	}
+	return false
+}
+
 // MessageAuthor says who wrote a ticket message.
 type MessageAuthor string
 
@@ -54,6 +70,19 @@ const (
 
 // Valid reports whether a is agent or customer.
 func (a MessageAuthor) Valid() bool { return a == AuthorAgent || a == AuthorCustomer }
+
+// WritableBy reports whether a key of role may write a message as a: the
+// platform writes for the learner only; an agent answers, and may record
+// what a learner said on the phone.
+func (a MessageAuthor) WritableBy(role Role) bool {
+	switch role {
+	case RoleAgent:
+		return a.Valid()
+	case RolePlatform:
+		return a == AuthorCustomer
+	}
+	return false
+}
 
 // ContentTeam is the queue that course-review tickets are opened for: it
 // stands where a learner stands on other tickets, so the team reads the

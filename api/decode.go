@@ -8,14 +8,17 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/internal/jsonwalk"
 )
 
-// maxBodyBytes bounds every request body; nothing the API accepts is near it.
-const maxBodyBytes = 1 << 20
+// MaxBodyBytes bounds every request body, the API's and the console's
+// forms; nothing either accepts is near it.
+const MaxBodyBytes = 1 << 20
 
 // decode reads one JSON object into v, strictly: unknown fields, wrong
 // types, trailing data and oversized bodies are refused with an error that
@@ -25,7 +28,7 @@ func decode(c *gin.Context, v any) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return refundflow.Errorf(refundflow.ETOOLARGE, "body_too_large", "the request body is over %d bytes", maxBodyBytes)
+			return refundflow.Errorf(refundflow.ETOOLARGE, "body_too_large", "the request body is over %d bytes", MaxBodyBytes)
 		}
 		return refundflow.Errorf(refundflow.EINVALID, "unreadable_body", "the request body could not be read")
 	}
@@ -36,6 +39,9 @@ func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return refundflow.Errorf(refundflow.EINVALID, "empty_body", "a JSON object is required")
 	}
+	if err := checkStrings(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -45,6 +51,75 @@ func decodeJSON(body []byte, v any) error {
 		return refundflow.Errorf(refundflow.EINVALID, "malformed_json", "unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// checkStrings refuses a body holding a string, member name or value, that
+// is not storable text (refundflow.CheckText), naming it by its JSON path.
+// encoding/json alone would not notice: it turns bytes that are not UTF-8
+// into U+FFFD and passes NUL through to PostgreSQL, which refuses it. A
+// body that is not JSON is left for the decoder to report.
+func checkStrings(body []byte) error {
+	type level struct {
+		path   string
+		array  bool
+		index  int    // an array's next element
+		key    string // an object's member whose value comes next
+		hasKey bool
+	}
+	var stack []*level
+	// next is the path of the value that comes next, which it then uses up.
+	next := func() string {
+		if len(stack) == 0 {
+			return ""
+		}
+		top := stack[len(stack)-1]
+		if top.array {
+			top.index++
+			return top.path + "[" + itoa(top.index-1) + "]"
+		}
+		top.hasKey = false
+		return jsonwalk.Join(top.path, top.key)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var start int64
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		// The token's own bytes (after the separators before it, all ASCII):
+		// the only place bytes that are not UTF-8 can still be seen.
+		raw := body[start:dec.InputOffset()]
+		start = dec.InputOffset()
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				stack = append(stack, &level{path: next(), array: t == '['})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+		case string:
+			var field string
+			if top := len(stack) - 1; top >= 0 && !stack[top].array && !stack[top].hasKey {
+				stack[top].key, stack[top].hasKey = t, true
+				field = jsonwalk.Join(stack[top].path, t)
+			} else {
+				field = next()
+			}
+			var pr refundflow.Problems
+			if !utf8.Valid(raw) {
+				pr.Add(field, "invalid_text", "must be UTF-8 text")
+			} else {
+				refundflow.CheckText(&pr, field, t)
+			}
+			if err := pr.Err(); err != nil {
+				return err
+			}
+		default:
+			next()
+		}
+	}
 }
 
 func jsonError(err error) error {

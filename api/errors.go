@@ -32,8 +32,9 @@ type detailsJSON struct {
 	Message string `json:"message"`
 }
 
-// statusOf is the one place where error kinds become HTTP statuses.
-func statusOf(kind refundflow.Kind) int {
+// StatusOf is the one place where error kinds become HTTP statuses (the
+// console's pages answer with them too).
+func StatusOf(kind refundflow.Kind) int {
 	switch kind {
 	case refundflow.EINVALID:
 		return http.StatusBadRequest
@@ -49,6 +50,8 @@ func statusOf(kind refundflow.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case refundflow.EUNPROCESSABLE:
 		return http.StatusUnprocessableEntity
+	case refundflow.ETHROTTLED:
+		return http.StatusTooManyRequests
 	case refundflow.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}
@@ -59,26 +62,44 @@ func statusOf(kind refundflow.Kind) int {
 // Errors that are not *refundflow.Error are internal: they are logged and
 // the client sees a generic message, never the details.
 func (s *Server) fail(c *gin.Context, err error) {
-	var e *refundflow.Error
-	if !errors.As(err, &e) {
-		if unavailable(err) {
-			s.Logger.Warn("a dependency is unavailable", "method", c.Request.Method, "route", c.FullPath(), "error", err)
-			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "temporal_unavailable", "the workflow service is unavailable; retry shortly")
-		} else if databaseUnavailable(err) {
-			s.Logger.Warn("a dependency is unavailable", "method", c.Request.Method, "route", c.FullPath(), "error", err)
-			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "database_unavailable", "the database is unavailable; retry shortly")
-		} else if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			e = refundflow.Errorf(refundflow.EUNAVAILABLE, "timeout", "the request timed out; it is safe to retry")
-		} else {
-			s.Logger.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "error", err)
-			e = refundflow.Errorf(refundflow.EINTERNAL, "internal", "something went wrong on our side; it has been logged")
-		}
+	e := Refusal(err)
+	switch {
+	case e == nil:
+		s.Logger.Error("request failed", "method", c.Request.Method, "route", c.FullPath(), "error", err)
+		e = refundflow.Errorf(refundflow.EINTERNAL, "internal", "something went wrong on our side; it has been logged")
+	case e.Code == codeTemporalUnavailable || e.Code == codeDatabaseUnavailable:
+		s.Logger.Warn("a dependency is unavailable", "method", c.Request.Method, "route", c.FullPath(), "error", err)
 	}
 	body := errorBody{Error: errorJSON{Code: e.Code, Message: e.Error(), Field: e.Field, Details: []detailsJSON{}}}
 	for _, d := range e.Details {
 		body.Error.Details = append(body.Error.Details, detailsJSON{Code: d.Code, Field: d.Field, Message: d.Error()})
 	}
-	c.AbortWithStatusJSON(statusOf(e.Kind), body)
+	c.AbortWithStatusJSON(StatusOf(e.Kind), body)
+}
+
+const (
+	codeTemporalUnavailable = "temporal_unavailable"
+	codeDatabaseUnavailable = "database_unavailable"
+)
+
+// Refusal is err as a caller is told it: the *refundflow.Error it
+// carries, or what a dependency's failure is (Temporal or PostgreSQL
+// unavailable, a timeout: the request was fine and may be retried). It is
+// nil for any other error, which is internal: logged, never shown. The
+// console tells its users what the API tells a client.
+func Refusal(err error) *refundflow.Error {
+	var e *refundflow.Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case unavailable(err):
+		return refundflow.Errorf(refundflow.EUNAVAILABLE, codeTemporalUnavailable, "the workflow service is unavailable; retry shortly")
+	case databaseUnavailable(err):
+		return refundflow.Errorf(refundflow.EUNAVAILABLE, codeDatabaseUnavailable, "the database is unavailable; retry shortly")
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return refundflow.Errorf(refundflow.EUNAVAILABLE, "timeout", "the request timed out; it is safe to retry")
+	}
+	return nil
 }
 
 // unavailable reports whether Temporal could not be reached or did not

@@ -126,6 +126,10 @@ func (s *Server) putOrder(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := o.CheckTimes(s.Now()); err != nil {
+		s.fail(c, err)
+		return
+	}
 	if err := s.renewsOnlyMemberships(c.Request.Context(), o); err != nil {
 		s.fail(c, err)
 		return
@@ -224,21 +228,17 @@ func (s *Server) postProgress(c *gin.Context) {
 }
 
 // progressFits refuses consumption the product cannot have: more lessons
-// or sessions than it has.
+// or sessions than it has. A product without lessons has none to complete:
+// the policy could not decide on an order that claims some.
 func progressFits(p refundflow.Progress, product *refundflow.Product) error {
 	var pr refundflow.Problems
-	if product.LessonsTotal > 0 && p.LessonsCompleted > product.LessonsTotal {
+	if p.LessonsCompleted > product.LessonsTotal {
 		pr.Add("lessons_completed", "exceeds_lessons_total", "is %d but the product has %d lessons", p.LessonsCompleted, product.LessonsTotal)
 	}
 	if p.SessionsAttended > product.SessionsTotal && product.Type == refundflow.LiveCourse {
 		pr.Add("sessions_attended", "exceeds_sessions_total", "is %d but the product has %d sessions", p.SessionsAttended, product.SessionsTotal)
 	}
-	if err := pr.Err(); err != nil {
-		e := err.(*refundflow.Error)
-		e.Kind = refundflow.EUNPROCESSABLE
-		return e
-	}
-	return nil
+	return pr.ErrOfKind(refundflow.EUNPROCESSABLE)
 }
 
 // validate joins the problems found while reading a request with those the

@@ -1,11 +1,14 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
 )
 
 const (
@@ -166,5 +169,35 @@ func TestEveryProblemIsListedInDetails(t *testing.T) {
 	details := r.json(t)["error"].(map[string]any)["details"].([]any)
 	if len(details) != 3 {
 		t.Fatalf("want 3 details, got %v", details)
+	}
+}
+
+// Once a case exists, PUT /v1/orders/{id} may not change the money facts
+// (409 order_fact_frozen naming the field): raising the amount after a full
+// refund allowed refunding 39 800 on a 19 900 charge. The rest may change.
+func TestOrderMoneyFactsAreFrozenOnceACaseExists(t *testing.T) {
+	e := newEnv(t)
+	e.do(platform, "PUT", "/v1/products/course-1", recorded())
+	e.do(platform, "PUT", "/v1/products/course-2", recorded())
+	e.do(platform, "PUT", "/v1/orders/order-1", order())
+	o, err := e.db.GetOrder(context.Background(), "order-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.InsertRefund(context.Background(), postgres.NewRefund{ID: "rf-1", Order: o, Reason: policy.ReasonChangedMind,
+		SubmittedBy: "platform-test", RequestHash: []byte("h")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ field, change any }{
+		{"amount", 39800}, {"currency", "JPY"}, {"payment_intent", "pi_other"}, {"application_fee_amount", 100}, {"product_id", "course-2"},
+	} {
+		r := e.do(platform, "PUT", "/v1/orders/order-1", with(order(), c.field, c.change))
+		if code, field := r.errorCode(t); r.Status != http.StatusConflict || code != "order_fact_frozen" || field != c.field {
+			t.Errorf("changing %s: %d %s field=%q, want 409 order_fact_frozen", c.field, r.Status, code, field)
+		}
+	}
+	r := e.do(platform, "PUT", "/v1/orders/order-1", with(order(), "learner_email", "ada@new.example", "locale", "en", "disputed", true))
+	if got := r.json(t); r.Status != http.StatusOK || got["learner_email"] != "ada@new.example" || got["disputed"] != true || got["amount"] != float64(19900) {
+		t.Fatalf("changing what moves no money: %d %s", r.Status, r.Body)
 	}
 }

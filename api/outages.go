@@ -47,6 +47,10 @@ func (s *Server) postOutage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if err := o.CheckTimes(s.Now()); err != nil {
+		s.fail(c, err)
+		return
+	}
 	ctx := c.Request.Context()
 	for i, id := range o.ProductIDs {
 		if _, err := s.DB.GetProduct(ctx, id); err != nil {
@@ -101,6 +105,9 @@ func (s *Server) postRemediate(c *gin.Context) {
 func (s *Server) RemediateOutage(ctx context.Context, key *refundflow.APIKey, id, mode string) (*refundflow.Outage, error) {
 	if mode != postgres.RemediateRefund && mode != postgres.RemediateOffer {
 		return nil, refundflow.FieldError("mode", "invalid_mode", "must be refund or offer")
+	}
+	if err := KnownID("outage", id); err != nil {
+		return nil, err
 	}
 	o, err := s.DB.GetOutage(ctx, id)
 	if err != nil {
@@ -197,6 +204,9 @@ func (s *Server) postCancelRemediation(c *gin.Context) {
 // the read model says so first (a page being opened finishes), then the
 // workflow hears it. The cases already open go on to their end.
 func (s *Server) CancelRemediation(ctx context.Context, id string) (*refundflow.Outage, error) {
+	if err := KnownID("outage", id); err != nil {
+		return nil, err
+	}
 	o, err := s.DB.GetOutage(ctx, id)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package api
 
 import (
 	"encoding/base64"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,26 @@ func parsePage(c *gin.Context, pr *refundflow.Problems) page {
 		p.AfterAt, p.AfterID = &at, id
 	}
 	return p
+}
+
+// KnownID answers not found, before anything reaches PostgreSQL, for an
+// id no record can have (ids are refundflow.ValidID). The commands check
+// it themselves, whoever calls them; the console's pages too.
+func KnownID(what, id string) error {
+	if refundflow.ValidID(id) {
+		return nil
+	}
+	return refundflow.Errorf(refundflow.ENOTFOUND, "not_found", "%s %q not found", what, id)
+}
+
+// checkOptionalIDs refuses the ids given (a list's filters, a ticket's
+// links) that no record can have.
+func checkOptionalIDs(pr *refundflow.Problems, ids map[string]string) {
+	for _, field := range slices.Sorted(maps.Keys(ids)) {
+		if id := ids[field]; id != "" && !refundflow.ValidID(id) {
+			pr.Add(field, "invalid_id", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . :")
+		}
+	}
 }
 
 // nextCursor is the next_cursor of a page of rows: the last row's, when

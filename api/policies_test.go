@@ -228,6 +228,8 @@ func TestOrdersKeepTheVersionInForceAtPurchase(t *testing.T) {
 		{"bought-at", from, "default@2", policy.RuleCoolingOff},
 		{"bought-after", from.Add(48 * time.Hour), "default@2", policy.RuleCoolingOff},
 	} {
+		// The platform reports each purchase once it has happened.
+		e.at(c.purchased)
 		r := e.do(platform, "PUT", "/v1/orders/"+c.order, with(order(), "purchased_at", c.purchased.Format(time.RFC3339)))
 		if got := r.json(t)["policy"]; r.Status != http.StatusCreated || got != c.policy {
 			t.Fatalf("%s pinned %v: %d %s", c.order, got, r.Status, r.Body)

@@ -40,6 +40,8 @@ func (r *refundRequest) validate() error {
 	}
 	if len(r.Description) > 5000 {
 		pr.Add("description", "too_long", "must be at most 5000 bytes")
+	} else {
+		refundflow.CheckText(&pr, "description", r.Description)
 	}
 	if len(r.Evidence) > 20 {
 		pr.Add("evidence", "too_many", "at most 20 items")
@@ -47,6 +49,8 @@ func (r *refundRequest) validate() error {
 	for i, e := range r.Evidence {
 		if e == "" || len(e) > 2048 {
 			pr.Add("evidence["+itoa(i)+"]", "invalid_evidence", "must be 1 to 2048 bytes (a URL or a reference)")
+		} else {
+			refundflow.CheckText(&pr, "evidence["+itoa(i)+"]", e)
 		}
 	}
 	return pr.Err()
@@ -182,6 +186,7 @@ func (s *Server) listRefunds(c *gin.Context) {
 	if f.Status != "" && !f.Status.Valid() {
 		pr.Add("status", "invalid_status", "must be one of evaluating, offered, awaiting_approval, refunding, refunded, retained, rejected, withdrawn, failed")
 	}
+	checkOptionalIDs(&pr, map[string]string{"order_id": f.OrderID, "learner_id": f.LearnerID})
 	pg := parsePage(c, &pr)
 	f.Limit, f.AfterAt, f.AfterID = pg.Limit, pg.AfterAt, pg.AfterID
 	if err := pr.Err(); err != nil {
@@ -222,7 +227,7 @@ func (s *Server) acceptOffer(c *gin.Context) {
 
 func (s *Server) declineOffer(c *gin.Context) {
 	var req noteRequest
-	if !s.optionalBody(c, &req) {
+	if !s.noteBody(c, &req) {
 		return
 	}
 	s.updateCase(c, workflows.DeclineOfferUpdate, workflows.LearnerRequest{By: learnerActor(c), Note: req.Note})
@@ -230,7 +235,7 @@ func (s *Server) declineOffer(c *gin.Context) {
 
 func (s *Server) appealRefund(c *gin.Context) {
 	var req noteRequest
-	if !s.optionalBody(c, &req) {
+	if !s.noteBody(c, &req) {
 		return
 	}
 	s.updateCase(c, workflows.AppealUpdate, workflows.LearnerRequest{By: learnerActor(c), Note: req.Note}, func(rc *postgres.RefundCase) error {
@@ -243,7 +248,7 @@ func (s *Server) appealRefund(c *gin.Context) {
 
 func (s *Server) withdrawRefund(c *gin.Context) {
 	var req noteRequest
-	if !s.optionalBody(c, &req) {
+	if !s.noteBody(c, &req) {
 		return
 	}
 	s.updateCase(c, workflows.WithdrawUpdate, workflows.LearnerRequest{By: learnerActor(c), Note: req.Note})
@@ -252,10 +257,6 @@ func (s *Server) withdrawRefund(c *gin.Context) {
 func (s *Server) approveRefund(c *gin.Context) {
 	var req approveRequest
 	if !s.optionalBody(c, &req) {
-		return
-	}
-	if len(req.Note) > 2000 {
-		s.fail(c, refundflow.FieldError("note", "too_long", "must be at most 2000 bytes"))
 		return
 	}
 	rc, err := s.ApproveRefund(c.Request.Context(), caller(c), c.Param("id"), req.Amount, req.Note)
@@ -278,6 +279,20 @@ func (s *Server) rejectRefund(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, s.caseJSON(rc))
+}
+
+// noteBody decodes the learner's optional note.
+func (s *Server) noteBody(c *gin.Context, req *noteRequest) bool {
+	if !s.optionalBody(c, req) {
+		return false
+	}
+	var pr refundflow.Problems
+	refundflow.CheckNote(&pr, "note", req.Note)
+	if err := pr.Err(); err != nil {
+		s.fail(c, err)
+		return false
+	}
+	return true
 }
 
 // optionalBody decodes a body that may be empty.
@@ -308,6 +323,9 @@ func (s *Server) updateCase(c *gin.Context, name string, arg any, checks ...func
 // model already rules out (a closed case no longer takes updates, so it
 // cannot explain itself).
 func (s *Server) commandCase(ctx context.Context, id, name string, arg any, checks ...func(*postgres.RefundCase) error) (*postgres.RefundCase, error) {
+	if err := KnownID("case", id); err != nil {
+		return nil, err
+	}
 	rc, err := s.DB.GetRefund(ctx, id)
 	if err != nil {
 		return nil, err
@@ -354,6 +372,14 @@ func (s *Server) update(ctx context.Context, workflowID, name string, arg any, c
 // it stands then, never on the update's own fields. Above the key's limit
 // for the case's currency the case waits for a second approver.
 func (s *Server) ApproveRefund(ctx context.Context, key *refundflow.APIKey, id string, amount *int64, note string) (*postgres.RefundCase, error) {
+	var pr refundflow.Problems
+	if amount != nil {
+		refundflow.CheckAmount(&pr, "amount", *amount)
+	}
+	refundflow.CheckNote(&pr, "note", note)
+	if err := pr.Err(); err != nil {
+		return nil, err
+	}
 	intent, err := s.approvalIntent(ctx, key, id, refund.Approve, amount, note)
 	if err != nil {
 		return nil, err
@@ -375,6 +401,9 @@ func (s *Server) RejectRefund(ctx context.Context, key *refundflow.APIKey, id, r
 
 // approvalIntent records what an approver asks of case id, for their key.
 func (s *Server) approvalIntent(ctx context.Context, key *refundflow.APIKey, id, action string, amount *int64, note string) (string, error) {
+	if err := KnownID("case", id); err != nil {
+		return "", err
+	}
 	if _, err := s.DB.GetRefund(ctx, id); err != nil {
 		return "", err
 	}
@@ -386,13 +415,12 @@ func (s *Server) approvalIntent(ctx context.Context, key *refundflow.APIKey, id,
 }
 
 func checkRejectReason(reason string) error {
-	switch {
-	case strings.TrimSpace(reason) == "":
+	if strings.TrimSpace(reason) == "" {
 		return refundflow.FieldError("reason", "missing_reason", "a rejection needs a reason the learner can read")
-	case len(reason) > 2000:
-		return refundflow.FieldError("reason", "too_long", "must be at most 2000 bytes")
 	}
-	return nil
+	var pr refundflow.Problems
+	refundflow.CheckNote(&pr, "reason", reason)
+	return pr.Err()
 }
 
 // learnerActor is the learner, acting through the platform's key.

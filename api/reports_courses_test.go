@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,28 @@ func TestCoursesReportShowsTheFiguresAndFlagsAsJSONAndCSV(t *testing.T) {
 	want := []string{"spiking", "Course spiking", "20", "12", "0.6000", "0.0500", "quality_issue=12", "", "refund_rate;reason_share"}
 	if got := rows[1][2:11]; strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("csv row %v, want %v", got, want)
+	}
+}
+
+// Text from outside — a course title, a creator account — reaches every
+// CSV export neutralised, while the numbers, negative ones too, stay
+// numbers a spreadsheet can add up.
+func TestCSVExportsNeutraliseFormulasAndKeepNumbers(t *testing.T) {
+	e := newEnv(t)
+	at := time.Date(2026, 3, 20, 18, 0, 0, 0, time.UTC)
+	monitoredCourses(t, e, at)
+	hostile := "=SUM(1+1)*cmd|' /C calc'!A0"
+	if _, err := e.db.UpsertProduct(context.Background(), &refundflow.Product{ID: "spiking", Type: refundflow.RecordedCourse, Title: hostile, LessonsTotal: 10}); err != nil {
+		t.Fatal(err)
+	}
+	rows := readCSV(t, e.do(admin, "GET", "/v1/reports/courses?format=csv", nil))
+	if rows[1][2] != "spiking" || rows[1][3] != "'"+hostile {
+		t.Fatalf("courses CSV row %v: the title is not neutralised", rows[1])
+	}
+
+	seedSettledRefund(t, e, "l1", 19900, "re_l1", "succeeded")
+	ledger := readCSV(t, e.do(approver, "GET", "/v1/reports/ledger?format=csv", nil))
+	if !slices.ContainsFunc(ledger, func(row []string) bool { return row[2] == "stripe_balance" && row[6] == "-19900" }) {
+		t.Fatalf("the ledger's negative net is not a plain number: %v", ledger)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -410,6 +411,11 @@ type ReconciliationReport struct {
 // ReconciliationReport returns run runID ("" for the latest) with its
 // findings; ENOTFOUND when there is no such run (or none yet).
 func (s *Server) ReconciliationReport(ctx context.Context, runID string) (*ReconciliationReport, error) {
+	var pr refundflow.Problems
+	refundflow.CheckText(&pr, "run_id", runID)
+	if err := pr.Err(); err != nil {
+		return nil, err
+	}
 	run, findings, err := s.DB.ReconciliationRun(ctx, runID)
 	if err != nil {
 		return nil, err
@@ -498,12 +504,37 @@ type CSV struct {
 	Rows     [][]string
 }
 
-// Serve answers with the attachment.
+// Serve answers with the attachment. Every cell goes through csvCell:
+// the API's exports and the console's downloads are written here alone.
 func (t CSV) Serve(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", t.Filename))
 	h.Set("Content-Type", "text/csv; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	cw := csv.NewWriter(w)
-	_ = cw.WriteAll(t.Rows)
+	for _, row := range t.Rows {
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = csvCell(c)
+		}
+		_ = cw.Write(cells)
+	}
+	cw.Flush()
+}
+
+// plainNumber is how the reports write numbers: an optional minus, digits,
+// an optional fraction.
+var plainNumber = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
+
+// csvCell keeps a spreadsheet from reading a cell as a formula (CSV
+// injection): a cell that begins with = + - @, a tab or a carriage return
+// gets a leading ' (OWASP's advice), as titles, creator accounts and
+// other text from outside may. A plain number is left as it is — the
+// reports write negative amounts (a ledger's net, a reversal) and a
+// spreadsheet must still add them up — and no formula is a plain number.
+func csvCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) || plainNumber.MatchString(s) {
+		return s
+	}
+	return "'" + s
 }

@@ -8,7 +8,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,6 +39,9 @@ type Server struct {
 	Now func() time.Time
 	// Console, when set, is served under /console (package console).
 	Console http.Handler
+	// Throttle counts failed key checks per client address; Handler makes
+	// one with the defaults when it is nil. Share it with the console.
+	Throttle *AuthThrottle
 }
 
 // Handler builds the router.
@@ -46,10 +52,20 @@ func (s *Server) Handler() http.Handler {
 	if s.PinPolicy == nil {
 		s.PinPolicy = postgres.DefaultPolicyV1
 	}
+	if s.Throttle == nil {
+		s.Throttle = NewAuthThrottle(s.Registry, s.Logger)
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
+	// gin trusts X-Forwarded-For from everyone by default, which would let
+	// any client pick the address it is throttled as: only the proxies
+	// TRUSTED_PROXIES names (config.Validate checked them) may say who the
+	// client is.
+	if err := r.SetTrustedProxies(s.Config.TrustedProxies); err != nil {
+		panic(err)
+	}
 	r.Use(s.recover, s.observe(), limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, refundflow.Errorf(refundflow.ENOTFOUND, "route_not_found", "no route %s %s", c.Request.Method, c.Request.URL.Path))
@@ -64,7 +80,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
 	r.GET("/openapi.yaml", serveOpenAPI)
 	if s.Console != nil {
-		r.Any("/console/*path", gin.WrapH(s.Console))
+		r.Any("/console/*path", func(c *gin.Context) { s.Console.ServeHTTP(c.Writer, withClientAddress(c)) })
 		r.GET("/console", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/console/") })
 	}
 
@@ -81,20 +97,20 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/orders/:id", s.authenticate(platform, agent, approver, admin), s.getOrder)
 	v1.POST("/orders/:id/progress", s.authenticate(platform), s.postProgress)
 	v1.POST("/refunds", s.authenticate(platform), s.postRefund)
-	v1.GET("/refunds", s.authenticate(platform, agent, approver, admin), s.listRefunds)
-	v1.GET("/refunds/:id", s.authenticate(platform, agent, approver, admin), s.getRefund)
+	v1.GET("/refunds", s.authenticate(refundflow.ReadCases...), s.listRefunds)
+	v1.GET("/refunds/:id", s.authenticate(refundflow.ReadCases...), s.getRefund)
 	v1.POST("/refunds/:id/offers/:offer_id/accept", s.authenticate(platform), s.acceptOffer)
 	v1.POST("/refunds/:id/offers/decline", s.authenticate(platform), s.declineOffer)
-	v1.POST("/refunds/:id/approve", s.authenticate(approver, admin), s.approveRefund)
-	v1.POST("/refunds/:id/reject", s.authenticate(approver, admin), s.rejectRefund)
+	v1.POST("/refunds/:id/approve", s.authenticate(refundflow.DecideCases...), s.approveRefund)
+	v1.POST("/refunds/:id/reject", s.authenticate(refundflow.DecideCases...), s.rejectRefund)
 	v1.POST("/refunds/:id/appeal", s.authenticate(platform), s.appealRefund)
 	v1.POST("/refunds/:id/withdraw", s.authenticate(platform), s.withdrawRefund)
 	v1.GET("/learners/:id/messages", s.authenticate(platform), s.learnerMessages)
-	v1.POST("/outages", s.authenticate(admin), s.postOutage)
-	v1.GET("/outages/:id", s.authenticate(admin), s.getOutage)
-	v1.POST("/outages/:id/remediate", s.authenticate(admin), s.postRemediate)
-	v1.POST("/outages/:id/cancel", s.authenticate(admin), s.postCancelRemediation)
-	v1.GET("/reports/courses", s.authenticate(approver, admin), s.coursesReport)
+	v1.POST("/outages", s.authenticate(refundflow.ManageOutages...), s.postOutage)
+	v1.GET("/outages/:id", s.authenticate(refundflow.ManageOutages...), s.getOutage)
+	v1.POST("/outages/:id/remediate", s.authenticate(refundflow.ManageOutages...), s.postRemediate)
+	v1.POST("/outages/:id/cancel", s.authenticate(refundflow.ManageOutages...), s.postCancelRemediation)
+	v1.GET("/reports/courses", s.authenticate(refundflow.ReadReports...), s.coursesReport)
 	v1.GET("/policies/:name", s.authenticate(admin), s.getPolicy)
 	v1.PUT("/policies/:name", s.authenticate(admin), s.putPolicy)
 	v1.POST("/policies/evaluate", s.authenticate(agent, admin), s.evaluatePolicy)
@@ -102,26 +118,26 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/calendars/:name", s.authenticate(agent, admin), s.getCalendar)
 	v1.PUT("/calendars/:name", s.authenticate(admin), s.putCalendar)
 	v1.POST("/webhooks/stripe", s.stripeWebhook) // verified by Stripe's signature, not a key
-	v1.GET("/reports/refunds", s.authenticate(approver, admin), s.refundsReport)
-	v1.GET("/reports/ledger", s.authenticate(approver, admin), s.ledgerReport)
-	v1.GET("/reports/reconciliation", s.authenticate(approver, admin), s.reconciliationReport)
+	v1.GET("/reports/refunds", s.authenticate(refundflow.ReadReports...), s.refundsReport)
+	v1.GET("/reports/ledger", s.authenticate(refundflow.ReadReports...), s.ledgerReport)
+	v1.GET("/reports/reconciliation", s.authenticate(refundflow.ReadReports...), s.reconciliationReport)
 	v1.POST("/reports/reconciliation/run", s.authenticate(admin), s.runReconciliation)
 	// Tickets and SLAs (SPEC 4.8): tickets.go.
-	v1.POST("/tickets", s.authenticate(platform, agent), s.postTicket)
-	v1.GET("/tickets", s.authenticate(platform, agent), s.listTickets)
-	v1.GET("/tickets/:id", s.authenticate(platform, agent), s.getTicket)
-	v1.POST("/tickets/:id/messages", s.authenticate(platform, agent), s.postTicketMessage)
-	v1.POST("/tickets/:id/status", s.authenticate(platform, agent), s.postTicketStatus)
+	v1.POST("/tickets", s.authenticate(refundflow.WorkTickets...), s.postTicket)
+	v1.GET("/tickets", s.authenticate(refundflow.WorkTickets...), s.listTickets)
+	v1.GET("/tickets/:id", s.authenticate(refundflow.WorkTickets...), s.getTicket)
+	v1.POST("/tickets/:id/messages", s.authenticate(refundflow.WorkTickets...), s.postTicketMessage)
+	v1.POST("/tickets/:id/status", s.authenticate(refundflow.WorkTickets...), s.postTicketStatus)
 	v1.POST("/tickets/:id/csat", s.authenticate(platform), s.postTicketCSAT)
 	v1.GET("/sla-policies/:tier", s.authenticate(admin), s.getSLAPolicy)
 	v1.PUT("/sla-policies/:tier", s.authenticate(admin), s.putSLAPolicy)
-	v1.GET("/reports/sla", s.authenticate(approver, admin), s.getSLAReport)
+	v1.GET("/reports/sla", s.authenticate(refundflow.ReadReports...), s.getSLAReport)
 	return r
 }
 
-// checkPathParams refuses a path whose ids are not well-formed before
-// anything looks them up (an id that is not even UTF-8 never reaches
-// PostgreSQL).
+// checkPathParams refuses a path whose ids are not well-formed, and a
+// query parameter that is not storable text, before anything looks them up
+// (an id that is not even UTF-8 never reaches PostgreSQL).
 func checkPathParams(c *gin.Context) {
 	for _, p := range c.Params {
 		if !refundflow.ValidID(p.Value) {
@@ -130,6 +146,23 @@ func checkPathParams(c *gin.Context) {
 			return
 		}
 	}
+	if err := CheckQuery(c.Request.URL.Query()); err != nil {
+		e := err.(*refundflow.Error)
+		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: errorJSON{Code: e.Code, Field: e.Field, Message: e.Error(), Details: []detailsJSON{}}})
+	}
+}
+
+// CheckQuery refuses query parameters that are not storable text
+// (refundflow.CheckText), naming the first; the console holds its pages'
+// queries to it too.
+func CheckQuery(query url.Values) error {
+	var pr refundflow.Problems
+	for _, name := range slices.Sorted(maps.Keys(query)) {
+		for _, v := range query[name] {
+			refundflow.CheckText(&pr, name, v)
+		}
+	}
+	return pr.Err()
 }
 
 func (s *Server) healthz(c *gin.Context) {
@@ -178,7 +211,7 @@ func (s *Server) recover(c *gin.Context) {
 
 func limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBodyBytes)
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
 	}
 	c.Next()
 }

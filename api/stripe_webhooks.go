@@ -71,7 +71,7 @@ func (s *Server) stripeWebhook(c *gin.Context) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.fail(c, refundflow.Errorf(refundflow.ETOOLARGE, "body_too_large", "the request body is over %d bytes", maxBodyBytes))
+			s.fail(c, refundflow.Errorf(refundflow.ETOOLARGE, "body_too_large", "the request body is over %d bytes", MaxBodyBytes))
 			return
 		}
 		s.fail(c, refundflow.Errorf(refundflow.EINVALID, "unreadable_body", "the request body could not be read"))

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -52,11 +53,7 @@ func (r *ticketRequest) validate() error {
 	if r.Priority != "" && !sla.Priority(r.Priority).Valid() {
 		pr.Add("priority", "invalid_priority", "must be normal or urgent")
 	}
-	for field, id := range map[string]string{"learner_id": r.LearnerID, "order_id": r.OrderID, "refund_id": r.RefundID} {
-		if id != "" && !refundflow.ValidID(id) {
-			pr.Add(field, "invalid_id", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . :")
-		}
-	}
+	checkOptionalIDs(&pr, map[string]string{"learner_id": r.LearnerID, "order_id": r.OrderID, "refund_id": r.RefundID})
 	if r.LearnerID == "" && r.OrderID == "" && r.RefundID == "" {
 		pr.Add("learner_id", "missing_field", "is required unless the ticket links to an order or a refund")
 	}
@@ -78,14 +75,7 @@ func checkText(pr *refundflow.Problems, field, s string, max int) {
 	case len(s) > max:
 		pr.Add(field, "too_long", "must be at most %d bytes", max)
 	default:
-		checkStorable(pr, field, s)
-	}
-}
-
-// checkStorable refuses what PostgreSQL text cannot hold (NUL).
-func checkStorable(pr *refundflow.Problems, field, s string) {
-	if strings.ContainsRune(s, 0) {
-		pr.Add(field, "invalid_text", "must not contain NUL characters")
+		refundflow.CheckText(pr, field, s)
 	}
 }
 
@@ -168,17 +158,8 @@ func (s *Server) getTicket(c *gin.Context) {
 	s.respondTicket(c, http.StatusOK, c.Param("id"))
 }
 
-// ticketNotFound answers for an id no ticket can have (ids are
-// refundflow.ValidID), before it reaches PostgreSQL.
-func ticketNotFound(id string) error {
-	if refundflow.ValidID(id) {
-		return nil
-	}
-	return refundflow.Errorf(refundflow.ENOTFOUND, "not_found", "ticket %q not found", id)
-}
-
 func (s *Server) respondTicket(c *gin.Context, status int, id string) {
-	if err := ticketNotFound(id); err != nil {
+	if err := KnownID("ticket", id); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -204,11 +185,7 @@ func (s *Server) listTickets(c *gin.Context) {
 	if f.Tier != "" && !f.Tier.Valid() {
 		pr.Add("tier", "unknown_tier", "must be one of free, paid, vip")
 	}
-	for field, id := range map[string]string{"learner_id": f.LearnerID, "order_id": f.OrderID, "refund_id": f.RefundID} {
-		if id != "" && !refundflow.ValidID(id) {
-			pr.Add(field, "invalid_id", "must be 1 to 128 characters of A-Z a-z 0-9 - _ . :")
-		}
-	}
+	checkOptionalIDs(&pr, map[string]string{"learner_id": f.LearnerID, "order_id": f.OrderID, "refund_id": f.RefundID})
 	if f.SLAState != "" && !slices.Contains(sla.States, f.SLAState) {
 		pr.Add("sla_state", "invalid_sla_state", "must be one of %s", strings.Join(sla.States, ", "))
 	}
@@ -285,8 +262,12 @@ func (s *Server) postTicketStatus(c *gin.Context) {
 // ticket as the read model holds it afterwards.
 func (s *Server) PostTicketMessage(ctx context.Context, key *refundflow.APIKey, id string, author refundflow.MessageAuthor, body string) (*postgres.Ticket, error) {
 	var pr refundflow.Problems
-	if !author.Valid() {
+	switch {
+	case !author.Valid():
 		pr.Add("author", "invalid_author", "must be agent or customer")
+	case !author.WritableBy(key.Role):
+		return nil, &refundflow.Error{Kind: refundflow.EFORBIDDEN, Code: "author_not_allowed", Field: "author",
+			Message: fmt.Sprintf("a %s key writes as the customer only", key.Role)}
 	}
 	checkText(&pr, "body", body, maxBodyBytesMsg)
 	if err := pr.Err(); err != nil {
@@ -305,6 +286,10 @@ func (s *Server) SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id
 	if !status.Valid() {
 		return nil, refundflow.FieldError("status", "invalid_status", "must be one of open, waiting_on_customer, resolved, closed")
 	}
+	if !status.SettableBy(key.Role) {
+		return nil, &refundflow.Error{Kind: refundflow.EFORBIDDEN, Code: "status_not_allowed", Field: "status",
+			Message: fmt.Sprintf("a %s key may only take a ticket back to open; %s is an agent's to set", key.Role, status)}
+	}
 	return s.commandTicket(ctx, id, workflows.TicketStatusUpdate, workflows.TicketStatusRequest{Status: status, By: refundflow.ActorFor(key)})
 }
 
@@ -312,7 +297,7 @@ func (s *Server) SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id
 // ticket as the read model holds it afterwards. A closed ticket's workflow
 // has ended, so the read model refuses for it.
 func (s *Server) commandTicket(ctx context.Context, id, name string, arg any) (*postgres.Ticket, error) {
-	if err := ticketNotFound(id); err != nil {
+	if err := KnownID("ticket", id); err != nil {
 		return nil, err
 	}
 	t, err := s.DB.GetTicket(ctx, id)
@@ -346,16 +331,13 @@ func (s *Server) postTicketCSAT(c *gin.Context) {
 	if req.Score == nil || *req.Score < 1 || *req.Score > 5 {
 		pr.Add("score", "invalid_score", "must be a whole number from 1 (very poor) to 5 (excellent)")
 	}
-	if len(req.Comment) > 2000 {
-		pr.Add("comment", "too_long", "must be at most 2000 bytes")
-	}
-	checkStorable(&pr, "comment", req.Comment)
+	refundflow.CheckNote(&pr, "comment", req.Comment)
 	if err := pr.Err(); err != nil {
 		s.fail(c, err)
 		return
 	}
 	id := c.Param("id")
-	if err := ticketNotFound(id); err != nil {
+	if err := KnownID("ticket", id); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -414,3 +414,45 @@ func checkRow(t *testing.T, name string, row map[string]any, want map[string]any
 		}
 	}
 }
+
+// A platform key speaks for the learner: it may not answer as an agent,
+// nor resolve, close or pause a ticket (the SLA report credited
+// "dev-platform" as an agent with 100 % first-contact resolution), and it
+// is refused before anything is looked up. Only taking a ticket back to
+// open is the learner's.
+func TestThePlatformMayOnlyWriteAndReopenAsTheLearner(t *testing.T) {
+	e := newEnv(t)
+	e.openTicket("tk-1", sla.Paid, postgres.NewTicket{})
+	for _, c := range []struct {
+		name, path string
+		body       map[string]any
+		code       string
+		field      string
+	}{
+		{"answer as an agent", "/v1/tickets/tk-1/messages", map[string]any{"author": "agent", "body": "Fixed, thanks!"}, "author_not_allowed", "author"},
+		{"resolve", "/v1/tickets/tk-1/status", map[string]any{"status": "resolved"}, "status_not_allowed", "status"},
+		{"close", "/v1/tickets/tk-1/status", map[string]any{"status": "closed"}, "status_not_allowed", "status"},
+		{"pause the clocks", "/v1/tickets/tk-1/status", map[string]any{"status": "waiting_on_customer"}, "status_not_allowed", "status"},
+		{"on a ticket that does not exist", "/v1/tickets/tk-nope/status", map[string]any{"status": "resolved"}, "status_not_allowed", "status"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.do(platform, "POST", c.path, c.body)
+			if code, field := r.errorCode(t); r.Status != http.StatusForbidden || code != c.code || field != c.field {
+				t.Fatalf("%d %s field=%q, want 403 %s field=%q\n%s", r.Status, code, field, c.code, c.field, r.Body)
+			}
+		})
+	}
+	// What is the learner's gets past the rule (and finds no such ticket).
+	for _, body := range []map[string]any{{"author": "customer", "body": "still broken"}, {"status": "open"}} {
+		path := "/v1/tickets/tk-nope/messages"
+		if body["status"] != nil {
+			path = "/v1/tickets/tk-nope/status"
+		}
+		if r := e.do(platform, "POST", path, body); r.Status != http.StatusNotFound {
+			t.Fatalf("the platform's %v: %d %s", body, r.Status, r.Body)
+		}
+	}
+	if r := e.do(agent, "POST", "/v1/tickets/tk-1/csat", map[string]any{"score": 5}); r.Status != http.StatusForbidden {
+		t.Fatalf("an agent rated a ticket: %d", r.Status)
+	}
+}

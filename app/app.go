@@ -141,11 +141,14 @@ func (a *App) RunAPI(ctx context.Context, ready func(addr string)) error {
 	if err := a.DB.EnsureDefaultPolicy(ctx); err != nil {
 		return err
 	}
-	srv := &api.Server{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger, Registry: a.Registry, PinPolicy: postgres.PinPolicy}
+	// One throttle for bad keys on the API and bad sign-ins on the console.
+	throttle := api.NewAuthThrottle(a.Registry, a.Logger)
+	srv := &api.Server{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger, Registry: a.Registry, PinPolicy: postgres.PinPolicy,
+		Throttle: throttle}
 	srv.Console = (&console.Server{
 		DB: a.DB, Commands: srv, Reports: srv, TemporalUIURL: a.Config.TemporalUIURL, Namespace: a.Config.TemporalNamespace,
 		// Without SMTP the emails stay in the sink; the console shows them.
-		DevOutbox: a.Config.SMTPURL == "", Logger: a.Logger,
+		DevOutbox: a.Config.SMTPURL == "", Logger: a.Logger, Throttle: throttle,
 	}).Handler()
 	hs := &http.Server{
 		Handler:           srv.Handler(),

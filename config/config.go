@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -28,6 +29,10 @@ type Config struct {
 	TemporalAPIKey        string `env:"TEMPORAL_API_KEY"`
 
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// TrustedProxies are the addresses (or CIDR ranges) of the reverse
+	// proxies in front of the API whose X-Forwarded-For names the client;
+	// from anyone else the peer address is the client's.
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
 
 	StripeSecretKey     string  `env:"STRIPE_SECRET_KEY"`
 	StripeAPIBase       string  `env:"STRIPE_API_BASE"`
@@ -79,6 +84,13 @@ func (c Config) Validate() error {
 		}
 		if u, err := url.Parse(v); err != nil || u.Scheme == "" || u.Host == "" {
 			return fmt.Errorf("configuration: %s %q is not an absolute URL", name, v)
+		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return fmt.Errorf("configuration: TRUSTED_PROXIES: %q is neither an IP address nor a CIDR range", p)
+			}
 		}
 	}
 	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {

@@ -20,3 +20,17 @@ func TestWithoutOwnDropsEveryVariableTheProductReads(t *testing.T) {
 		}
 	}
 }
+
+// TRUSTED_PROXIES takes addresses and CIDR ranges, comma-separated; a
+// value that is neither is refused at start, not found out per request.
+func TestTrustedProxiesAreAddressesOrRanges(t *testing.T) {
+	for v, ok := range map[string]bool{"": true, "10.0.0.1": true, "10.0.0.0/8,192.168.1.1": true, "::1,fd00::/8": true,
+		"proxy.internal": false, "10.0.0.0/33": false, "10.0.0.1, 10.0.0.2": false} {
+		t.Setenv("DATABASE_URL", "postgres://x")
+		t.Setenv("TRUSTED_PROXIES", v)
+		_, err := FromEnv()
+		if (err == nil) != ok {
+			t.Errorf("TRUSTED_PROXIES=%q: %v", v, err)
+		}
+	}
+}

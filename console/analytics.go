@@ -53,22 +53,22 @@ func (s *Server) analytics(w http.ResponseWriter, r *http.Request, sess *session
 	lang := language(r)
 	win, err := s.reportWindow(r)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	refunds, err := s.Reports.RefundsReport(ctx, win.ReportWindow)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	reasons, err := s.DB.RefundReasonsBetween(ctx, win.Start, win.End)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	courses, err := s.Reports.CoursesReport(ctx)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	page := analyticsPage{Window: win, Courses: courses}
@@ -200,7 +200,7 @@ func majorUnits(c money.Currency) func(float64) string {
 func (s *Server) coursesCSV(w http.ResponseWriter, r *http.Request, _ *session) {
 	rep, err := s.Reports.CoursesReport(r.Context())
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	rep.CSV().Serve(w)

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/refundflow/refundflow"
@@ -58,12 +59,20 @@ type Server struct {
 	// TemporalUIURL and Namespace build the links into the Temporal UI.
 	TemporalUIURL string
 	Namespace     string
-	// DevOutbox shows the email sink's messages (dev stack only).
+	// DevOutbox says emails stay in the sink (no SMTP server configured):
+	// the outbox page says so.
 	DevOutbox bool
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Throttle counts failed sign-ins per client address: the API's, so
+	// that bad keys tried on either count together. Without one, Handler
+	// makes its own, whose metrics go nowhere.
+	Throttle *api.AuthThrottle
 
 	pages *pages
+	// pageRoles is who may open each page (its GET route's allowed), for
+	// the menu.
+	pageRoles map[string][]refundflow.Role
 }
 
 const (
@@ -72,44 +81,92 @@ const (
 	admin    = refundflow.RoleAdmin
 )
 
+// staffRoles may use a console page whose work has no API route of its
+// own: every role that signs in.
+var staffRoles = []refundflow.Role{agent, approver, admin}
+
+// route is one console page or form. Who may use it is the API's rule for
+// the same work (refundflow.ReadCases, ...); a nil allowed is any
+// signed-in key; a public route needs no session.
+type route struct {
+	method, pattern string
+	allowed         []refundflow.Role
+	public          http.HandlerFunc
+	handler         handler
+}
+
+// routes lists every page and form of the console.
+func (s *Server) routes() []route {
+	rs := []route{
+		{method: "GET", pattern: "/console/static/", public: serveStatic()},
+		{method: "GET", pattern: "/console/signin", public: s.signinPage},
+		{method: "POST", pattern: "/console/signin", public: s.signin},
+		{method: "POST", pattern: "/console/lang", public: s.setLanguage},
+		{method: "POST", pattern: "/console/signout", handler: s.signout},
+		{method: "GET", pattern: "/console/{$}", handler: s.home},
+		{method: "GET", pattern: "/console/queue", allowed: refundflow.ReadCases, handler: s.queue},
+		{method: "GET", pattern: "/console/refunds/{id}", allowed: refundflow.ReadCases, handler: s.casePage},
+		{method: "POST", pattern: "/console/refunds/{id}/approve", allowed: refundflow.DecideCases, handler: s.approve},
+		{method: "POST", pattern: "/console/refunds/{id}/reject", allowed: refundflow.DecideCases, handler: s.reject},
+		{method: "GET", pattern: "/console/tickets", allowed: refundflow.WorkTickets, handler: s.ticketBoard},
+		{method: "GET", pattern: "/console/tickets/{id}", allowed: refundflow.WorkTickets, handler: s.ticketPage},
+		{method: "POST", pattern: "/console/tickets/{id}/messages", allowed: refundflow.WorkTickets, handler: s.replyToTicket},
+		{method: "POST", pattern: "/console/tickets/{id}/status", allowed: refundflow.WorkTickets, handler: s.setTicketStatus},
+		{method: "GET", pattern: "/console/outages", allowed: refundflow.ManageOutages, handler: s.outages},
+		{method: "POST", pattern: "/console/outages/{id}/remediate", allowed: refundflow.ManageOutages, handler: s.remediate},
+		{method: "POST", pattern: "/console/outages/{id}/cancel", allowed: refundflow.ManageOutages, handler: s.cancelRemediation},
+		{method: "GET", pattern: "/console/finance", allowed: refundflow.ReadReports, handler: s.finance},
+		{method: "GET", pattern: "/console/finance/refunds.csv", allowed: refundflow.ReadReports, handler: windowCSV(s, Reports.RefundsReport)},
+		{method: "GET", pattern: "/console/finance/ledger.csv", allowed: refundflow.ReadReports, handler: windowCSV(s, Reports.LedgerReport)},
+		{method: "GET", pattern: "/console/finance/reconciliation.csv", allowed: refundflow.ReadReports, handler: s.reconciliationCSV},
+		{method: "GET", pattern: "/console/analytics", allowed: refundflow.ReadReports, handler: s.analytics},
+		{method: "GET", pattern: "/console/analytics/courses.csv", allowed: refundflow.ReadReports, handler: s.coursesCSV},
+		{method: "GET", pattern: "/console/analytics/sla.csv", allowed: refundflow.ReadReports, handler: windowCSV(s, Reports.SLAReport)},
+		{method: "GET", pattern: "/console/outbox", allowed: staffRoles, handler: s.outbox},
+	}
+	return rs
+}
+
+// serveStatic serves the embedded assets; a name no file can have (not
+// UTF-8, dot segments) is not found, where the file server would answer
+// 500.
+func serveStatic() http.HandlerFunc {
+	static, _ := fs.Sub(staticFiles, "static")
+	files := http.StripPrefix("/console/static/", http.FileServerFS(static))
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !fs.ValidPath(strings.TrimPrefix(r.URL.Path, "/console/static/")) {
+			http.NotFound(w, r)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}
+}
+
 // Handler builds the console's routes, all under /console.
 func (s *Server) Handler() http.Handler {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
+	if s.Throttle == nil {
+		s.Throttle = api.NewAuthThrottle(nil, s.Logger)
+	}
 	s.pages = mustParsePages()
+	s.pageRoles = map[string][]refundflow.Role{}
 	mux := http.NewServeMux()
-	static, _ := fs.Sub(staticFiles, "static")
-	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
-	mux.HandleFunc("GET /console/signin", s.signinPage)
-	mux.HandleFunc("POST /console/signin", s.signin)
-	mux.HandleFunc("POST /console/lang", s.setLanguage)
-	mux.Handle("POST /console/signout", s.auth(nil, s.signout))
-	mux.Handle("GET /console/{$}", s.auth(nil, s.home))
-	mux.Handle("GET /console/queue", s.auth(roles(agent, approver, admin), s.queue))
-	mux.Handle("GET /console/refunds/{id}", s.auth(roles(agent, approver, admin), s.casePage))
-	mux.Handle("POST /console/refunds/{id}/approve", s.auth(roles(approver, admin), s.approve))
-	mux.Handle("POST /console/refunds/{id}/reject", s.auth(roles(approver, admin), s.reject))
-	// Agents work tickets; admins see them (the API lets only agents write).
-	mux.Handle("GET /console/tickets", s.auth(roles(agent, admin), s.ticketBoard))
-	mux.Handle("GET /console/tickets/{id}", s.auth(roles(agent, admin), s.ticketPage))
-	mux.Handle("POST /console/tickets/{id}/messages", s.auth(roles(agent), s.replyToTicket))
-	mux.Handle("POST /console/tickets/{id}/status", s.auth(roles(agent), s.setTicketStatus))
-	mux.Handle("GET /console/outages", s.auth(roles(admin), s.outages))
-	mux.Handle("POST /console/outages/{id}/remediate", s.auth(roles(admin), s.remediate))
-	mux.Handle("POST /console/outages/{id}/cancel", s.auth(roles(admin), s.cancelRemediation))
-	mux.Handle("GET /console/finance", s.auth(roles(approver, admin), s.finance))
-	mux.Handle("GET /console/finance/refunds.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.RefundsReport)))
-	mux.Handle("GET /console/finance/ledger.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.LedgerReport)))
-	mux.Handle("GET /console/finance/reconciliation.csv", s.auth(roles(approver, admin), s.reconciliationCSV))
-	mux.Handle("GET /console/analytics", s.auth(roles(approver, admin), s.analytics))
-	mux.Handle("GET /console/analytics/courses.csv", s.auth(roles(approver, admin), s.coursesCSV))
-	mux.Handle("GET /console/analytics/sla.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.SLAReport)))
-	mux.Handle("GET /console/outbox", s.auth(roles(agent, approver, admin), s.outbox))
+	for _, r := range s.routes() {
+		if r.public != nil {
+			mux.HandleFunc(r.method+" "+r.pattern, r.public)
+			continue
+		}
+		mux.Handle(r.method+" "+r.pattern, s.auth(r.allowed, r.handler))
+		if r.method == http.MethodGet {
+			s.pageRoles[r.pattern] = r.allowed
+		}
+	}
 	// Forms are only accepted from the console's own pages: the browser's
 	// Fetch Metadata and Origin say where a request comes from.
 	protection := http.NewCrossOriginProtection()
-	return securityHeaders(protection.Handler(mux))
+	return securityHeaders(protection.Handler(s.checkInput(mux)))
 }
 
 // securityHeaders keeps the pages from being framed, sniffed or made to
@@ -124,8 +181,6 @@ func securityHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-func roles(rs ...refundflow.Role) []refundflow.Role { return rs }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request, _ *session) {
 	http.Redirect(w, r, "/console/queue", http.StatusSeeOther)

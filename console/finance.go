@@ -131,17 +131,17 @@ func (s *Server) finance(w http.ResponseWriter, r *http.Request, sess *session) 
 	ctx := r.Context()
 	win, err := s.reportWindow(r)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	refunds, err := s.Reports.RefundsReport(ctx, win.ReportWindow)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	journal, err := s.Reports.LedgerReport(ctx, win.ReportWindow)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	page := financePage{Window: win, Refunds: refunds, Ledger: summarize(journal)}
@@ -155,7 +155,7 @@ func (s *Server) finance(w http.ResponseWriter, r *http.Request, sess *session) 
 	case err == nil:
 		page.Reconciliation = recon
 	case refundflow.ErrorKind(err) != refundflow.ENOTFOUND:
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	s.render(w, r, sess, http.StatusOK, "finance", page)
@@ -174,7 +174,7 @@ func windowCSV[R interface{ CSV() api.CSV }](s *Server, compute func(Reports, co
 		}
 		rep, err := compute(s.Reports, r.Context(), win)
 		if err != nil {
-			s.serverError(w, r, err)
+			s.failPage(w, r, err)
 			return
 		}
 		rep.CSV().Serve(w)
@@ -188,7 +188,7 @@ func (s *Server) reconciliationCSV(w http.ResponseWriter, r *http.Request, sess 
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	rep.CSV().Serve(w)
@@ -199,7 +199,7 @@ func (s *Server) reconciliationCSV(w http.ResponseWriter, r *http.Request, sess 
 func (s *Server) csvWindow(w http.ResponseWriter, r *http.Request) (api.ReportWindow, bool) {
 	win, err := s.reportWindow(r)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return api.ReportWindow{}, false
 	}
 	if win.Error != "" {

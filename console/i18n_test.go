@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,13 +123,36 @@ func TestEveryCodeOnThePagesHasWords(t *testing.T) {
 			}
 		}
 	}
-	codes = append(codes, "approval_approve", "approval_reject", "run_running", "run_finished", "trigger_manual", "trigger_schedule",
+	for _, c := range refusalCodes {
+		codes = append(codes, "refusal_"+c)
+	}
+	for _, c := range slices.Concat(queueDone, outagesDone, ticketDone) {
+		codes = append(codes, "done_"+c)
+	}
+	codes = append(codes, "refusal_other", "approval_approve", "approval_reject", "run_running", "run_finished", "trigger_manual", "trigger_schedule",
 		"priority_"+string(sla.Normal), "priority_"+string(sla.Urgent),
 		"remediation_not_started", "remediation_running", "remediation_completed", "remediation_canceled",
 		"mode_refund", "mode_offer", "clock_running", "clock_paused", "clock_met")
 	for _, key := range codes {
 		if _, ok := catalog[key]; !ok {
 			t.Errorf("no words for %q", key)
+		}
+	}
+}
+
+// A page that names what its form acted on puts the id in its words once
+// (readFlash formats our text with it); the ticket page names none.
+func TestDoneWordsNameTheIdWhereThePageHasOne(t *testing.T) {
+	for _, c := range []struct {
+		codes []string
+		ids   int
+	}{{queueDone, 1}, {outagesDone, 1}, {ticketDone, 0}} {
+		for _, code := range c.codes {
+			for lang, text := range catalog["done_"+code] {
+				if n := strings.Count(text, "%s"); n != c.ids || strings.Count(text, "%") != n {
+					t.Errorf("done_%s (%d): %q has %d %%s, want %d and no other verb", code, lang, text, n, c.ids)
+				}
+			}
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/postgres"
 )
@@ -19,9 +18,7 @@ type outagesPage struct {
 	// Refresh asks the page to reload itself (seconds) while a
 	// remediation runs.
 	Refresh int
-	Flash   string
-	FlashID string
-	Error   string
+	Flash   *flash
 }
 
 type outageRow struct {
@@ -46,15 +43,14 @@ func (s *Server) outages(w http.ResponseWriter, r *http.Request, sess *session) 
 	ctx := r.Context()
 	list, err := s.DB.ListOutages(ctx, outagesShown)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	lang := language(r)
-	q := r.URL.Query()
-	page := outagesPage{Flash: q.Get("done"), FlashID: q.Get("outage"), Error: q.Get("error")}
+	page := outagesPage{Flash: readFlash(lang, r.URL.Query(), "outage", outagesDone)}
 	described, err := s.Reports.DescribeOutages(ctx, list)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	for i, st := range described {
@@ -90,29 +86,14 @@ func remediationBar(lang string, r api.RemediationStatus) template.HTML {
 
 func (s *Server) remediate(w http.ResponseWriter, r *http.Request, sess *session) {
 	id := r.PathValue("id")
-	err := knownID("outage", id)
-	if err == nil {
-		_, err = s.Commands.RemediateOutage(r.Context(), sess.key, id, r.PostFormValue("mode"))
-	}
+	_, err := s.Commands.RemediateOutage(r.Context(), sess.key, id, r.PostFormValue("mode"))
 	s.backToOutages(w, r, id, "remediation_started", err)
 }
 
 func (s *Server) cancelRemediation(w http.ResponseWriter, r *http.Request, sess *session) {
 	id := r.PathValue("id")
-	err := knownID("outage", id)
-	if err == nil {
-		_, err = s.Commands.CancelRemediation(r.Context(), id)
-	}
+	_, err := s.Commands.CancelRemediation(r.Context(), id)
 	s.backToOutages(w, r, id, "remediation_canceled", err)
-}
-
-// knownID refuses, as not found, an id nothing can have (as the API's
-// path check does) before it reaches PostgreSQL.
-func knownID(what, id string) error {
-	if refundflow.ValidID(id) {
-		return nil
-	}
-	return refundflow.Errorf(refundflow.ENOTFOUND, "not_found", "%s %q not found", what, id)
 }
 
 // backToOutages answers a form post by sending the browser back to the

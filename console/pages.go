@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/money"
 )
 
@@ -119,35 +120,41 @@ func (v view) When(t any) string {
 	return tt.In(v.loc).Format("2006-01-02 15:04 MST")
 }
 
-// Role reports whether the signed-in key has one of the roles.
-func (v view) Role(rs ...string) bool {
-	if v.Session == nil {
-		return false
-	}
-	for _, r := range rs {
-		if string(v.Session.key.Role) == r {
-			return true
-		}
-	}
-	return false
+// work names the API's role lists (refundflow.ReadCases, ...) for the
+// templates, which show a form or a link only to whom the API would take
+// it from.
+var work = map[string][]refundflow.Role{
+	"read_cases":     refundflow.ReadCases,
+	"decide_cases":   refundflow.DecideCases,
+	"work_tickets":   refundflow.WorkTickets,
+	"manage_outages": refundflow.ManageOutages,
+	"read_reports":   refundflow.ReadReports,
 }
 
+// May reports whether the signed-in key may do the named work; a name
+// that is not one fails the page, so a typo is found by the first render.
+func (v view) May(name string) (bool, error) {
+	roles, ok := work[name]
+	if !ok {
+		return false, fmt.Errorf("no work named %q", name)
+	}
+	return v.Session != nil && v.Session.can(roles...), nil
+}
+
+// nav is the menu: the pages the session's role may open (the routes'
+// own rule), in this order.
 func (s *Server) nav(sess *session, current string) []navItem {
-	items := []struct {
-		href, label string
-		roles       []refundflow.Role
-		show        bool
-	}{
-		{"/console/queue", "nav_queue", roles(agent, approver, admin), true},
-		{"/console/tickets", "nav_tickets", roles(agent, admin), true},
-		{"/console/outages", "nav_outages", roles(admin), true},
-		{"/console/finance", "nav_finance", roles(approver, admin), true},
-		{"/console/analytics", "nav_analytics", roles(approver, admin), true},
-		{"/console/outbox", "nav_outbox", roles(agent, approver, admin), true},
+	items := []struct{ href, label string }{
+		{"/console/queue", "nav_queue"},
+		{"/console/tickets", "nav_tickets"},
+		{"/console/outages", "nav_outages"},
+		{"/console/finance", "nav_finance"},
+		{"/console/analytics", "nav_analytics"},
+		{"/console/outbox", "nav_outbox"},
 	}
 	var out []navItem
 	for _, it := range items {
-		if it.show && sess.can(it.roles...) {
+		if allowed, ok := s.pageRoles[it.href]; ok && sess.can(allowed...) {
 			out = append(out, navItem{Href: it.href, Label: it.label, Active: strings.HasPrefix(current, it.href)})
 		}
 	}
@@ -189,9 +196,20 @@ type signinPage struct {
 	Error string
 }
 
-func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	s.Logger.Error("console request failed", "path", r.URL.Path, "error", err)
-	s.render(w, r, nil, http.StatusInternalServerError, "error", errorPage{Title: "error", Message: "internal"})
+// failPage answers a request that could not be served, as the API would:
+// a refusal with its status and its code's words, a dependency that is
+// down 503, anything else 500 (logged, never shown).
+func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
+	e := api.Refusal(err)
+	if e == nil {
+		s.Logger.Error("console request failed", "path", r.URL.Path, "error", err)
+		s.render(w, r, nil, http.StatusInternalServerError, "error", errorPage{Title: "error", Message: "internal"})
+		return
+	}
+	if e.Kind == refundflow.EUNAVAILABLE {
+		s.Logger.Warn("console: a dependency is unavailable", "path", r.URL.Path, "error", err)
+	}
+	s.render(w, r, nil, api.StatusOf(e.Kind), "error", errorPage{Title: "error", Message: refusalKey(e.Code)})
 }
 
 var shanghai = mustLoad("Asia/Shanghai")

@@ -1,33 +1,30 @@
 package console
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/workflows"
 )
 
 type queuePage struct {
-	Cases   []*postgres.RefundCase
-	Flash   string // a message key
-	FlashID string
-	Error   string // a refusal's text, in the API's words
+	Cases []*postgres.RefundCase
+	Flash *flash
 }
 
 // queue lists the cases waiting for approval, the most urgent deadline first.
 func (s *Server) queue(w http.ResponseWriter, r *http.Request, sess *session) {
 	cases, err := s.DB.ApprovalQueue(r.Context(), 200)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	s.render(w, r, sess, http.StatusOK, "queue", queuePage{Cases: cases, Flash: q.Get("done"), FlashID: q.Get("case"), Error: q.Get("error")})
+	s.render(w, r, sess, http.StatusOK, "queue", queuePage{Cases: cases, Flash: readFlash(language(r), r.URL.Query(), "case", queueDone)})
 }
 
 type casePage struct {
@@ -40,28 +37,33 @@ type casePage struct {
 
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
-	c, err := s.DB.GetRefund(ctx, r.PathValue("id"))
+	id := r.PathValue("id")
+	err := api.KnownID("case", id)
+	var c *postgres.RefundCase
+	if err == nil {
+		c, err = s.DB.GetRefund(ctx, id)
+	}
 	if refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
 		s.render(w, r, sess, http.StatusNotFound, "error", errorPage{Title: "not_found", Message: "case_not_found"})
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	order, err := s.DB.GetOrder(ctx, c.OrderID)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	product, err := s.DB.GetProduct(ctx, c.ProductID)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	progress, err := s.DB.GetProgress(ctx, c.OrderID)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	s.render(w, r, sess, http.StatusOK, "case", casePage{
@@ -108,23 +110,6 @@ func (s *Server) backToQueue(w http.ResponseWriter, r *http.Request, id, done st
 	s.redirectAfterPost(w, r, "/console/queue", url.Values{"case": {id}}, done, err)
 }
 
-// redirectAfterPost answers a form post (post/redirect/get): back to page
-// with q and what happened — done, or the refusal's message. An error
-// that is not a refusal is a server error page.
-func (s *Server) redirectAfterPost(w http.ResponseWriter, r *http.Request, page string, q url.Values, done string, err error) {
-	if err != nil {
-		var e *refundflow.Error
-		if !errors.As(err, &e) {
-			s.serverError(w, r, err)
-			return
-		}
-		q.Set("error", e.Error())
-	} else {
-		q.Set("done", done)
-	}
-	http.Redirect(w, r, page+"?"+q.Encode(), http.StatusSeeOther)
-}
-
 // temporalUIURL opens a workflow (its latest run) in the Temporal UI.
 func (s *Server) temporalUIURL(workflowID string) string {
 	return workflows.UIURL(s.TemporalUIURL, s.Namespace, workflowID)
@@ -132,11 +117,12 @@ func (s *Server) temporalUIURL(workflowID string) string {
 
 // parseAmount reads the amount field, which is in minor units (fen,
 // cents) like everywhere else in refundflow: digits only, so a typed
-// decimal point is refused rather than guessed at.
+// decimal point or sign is refused rather than guessed at. Its range is
+// the API's rule, which ApproveRefund applies.
 func parseAmount(v string) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, refundflow.FieldError("amount", "invalid_amount", "the amount is a positive whole number of minor units (fen, cents)")
+	if err != nil || strings.Trim(v, "0123456789") != "" {
+		return 0, refundflow.FieldError("amount", "invalid_amount", "the amount is a whole number of minor units (fen, cents)")
 	}
 	return n, nil
 }
@@ -159,15 +145,15 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, sess *session) {
 	page := outboxPage{Sink: s.DevOutbox}
 	var err error
 	if page.DeadEmails, page.DeadEvents, err = s.DB.DeadLetter(ctx, 100); err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	if page.Emails, err = s.DB.Emails(ctx, 100); err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	if page.Events, err = s.DB.Events(ctx, 100); err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	s.render(w, r, sess, http.StatusOK, "outbox", page)

@@ -5,12 +5,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/api"
 )
 
 const (
@@ -62,7 +65,7 @@ func (s *Server) auth(allowed []refundflow.Role, h handler) http.Handler {
 				http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
 				return
 			}
-			s.serverError(w, r, err)
+			s.failPage(w, r, err)
 			return
 		}
 		sess := &session{key: key, token: c.Value, lang: language(r)}
@@ -78,17 +81,53 @@ func (s *Server) auth(allowed []refundflow.Role, h handler) http.Handler {
 	})
 }
 
+// checkInput holds every console request to the API's rules for input
+// before any handler reads it: a form body of at most api.MaxBodyBytes
+// (parsed here, so an oversized one is 413, not an empty form) and query
+// parameters that are storable text (api.CheckQuery).
+func (s *Server) checkInput(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
+			if err := r.ParseForm(); err != nil {
+				status, message := http.StatusBadRequest, "bad_form"
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					status, message = http.StatusRequestEntityTooLarge, "form_too_large"
+				}
+				s.render(w, r, nil, status, "error", errorPage{Title: "error", Message: message})
+				return
+			}
+		}
+		if err := api.CheckQuery(r.URL.Query()); err != nil {
+			s.render(w, r, nil, http.StatusBadRequest, "error", errorPage{Title: "error", Message: "bad_query"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, nil, http.StatusOK, "signin", signinPage{})
 }
 
 // signin trades an API key for a session cookie. Platform keys belong to
-// the platform's backend, not to people.
+// the platform's backend, not to people. A key that is not valid counts
+// against the client's address, as on the API (api.AuthThrottle).
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	secret := strings.TrimSpace(r.PostFormValue("key"))
 	key, err := s.DB.Authenticate(r.Context(), secret)
-	if err != nil || secret == "" {
+	if refundflow.ErrorKind(err) == refundflow.EUNAUTHORIZED {
+		if wait, refused := s.Throttle.Failed("console", api.ClientAddress(r)); refused {
+			w.Header().Set("Retry-After", api.RetryAfterSeconds(wait))
+			s.render(w, r, nil, http.StatusTooManyRequests, "signin", signinPage{Error: "too_many_failed_keys"})
+			return
+		}
 		s.render(w, r, nil, http.StatusUnauthorized, "signin", signinPage{Error: "invalid_key"})
+		return
+	}
+	if err != nil {
+		s.failPage(w, r, err)
 		return
 	}
 	if key.Role == refundflow.RolePlatform {
@@ -97,12 +136,12 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	token := base64.RawURLEncoding.EncodeToString(b)
 	if err := s.DB.CreateConsoleSession(r.Context(), hashToken(token), key.ID, s.Now().Add(sessionTTL)); err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -114,7 +153,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) signout(w http.ResponseWriter, r *http.Request, sess *session) {
 	if err := s.DB.EndConsoleSession(r.Context(), hashToken(sess.token)); err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	clearCookie(w, r)
@@ -153,8 +192,28 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/console", MaxAge: 365 * 24 * 3600,
 		SameSite: http.SameSiteStrictMode, Secure: behindTLS(r)})
 	back := r.PostFormValue("back")
-	if !strings.HasPrefix(back, "/console") {
+	if !consolePath(back) {
 		back = "/console/queue"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// consolePath reports whether p is a console page's path to send a browser
+// back to: /console or below, already clean, and nothing a browser could
+// read as another site — no backslash (read as a slash: /\evil is
+// //evil), no doubled slash, no dot segment (http.Redirect would clean
+// /console/../\evil to /\evil), no query, no control character.
+func consolePath(p string) bool {
+	if p != "/console" && !strings.HasPrefix(p, "/console/") {
+		return false
+	}
+	if clean := path.Clean(p); clean != p && clean+"/" != p {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if c < 0x21 || c == 0x7f || c == '\\' || c == '%' || c == '?' || c == '#' {
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
 	"github.com/refundflow/refundflow/workflows"
@@ -87,12 +88,12 @@ func (s *Server) ticketBoard(w http.ResponseWriter, r *http.Request, sess *sessi
 	ctx := r.Context()
 	tickets, err := s.DB.ListTicketBoard(ctx, f)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	counts, err := s.DB.CountTicketBoard(ctx, f)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	page := ticketBoardPage{Filter: f, Total: len(tickets), Statuses: refundflow.TicketStatuses, Tiers: sla.Tiers}
@@ -151,8 +152,7 @@ type ticketPage struct {
 	Next          nextDeadline
 	Moves         []refundflow.TicketStatus
 	TemporalUIURL string
-	Flash         string // a message key
-	Error         string // a refusal, in the API's words
+	Flash         *flash
 }
 
 func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -163,11 +163,11 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	if err != nil {
-		s.serverError(w, r, err)
+		s.failPage(w, r, err)
 		return
 	}
 	page := ticketPage{Ticket: t, Next: nextDue(t), TemporalUIURL: s.temporalUIURL(workflows.TicketWorkflowID(t.ID)),
-		Flash: r.URL.Query().Get("done"), Error: r.URL.Query().Get("error")}
+		Flash: readFlash(language(r), r.URL.Query(), "", ticketDone)}
 	for _, to := range refundflow.TicketStatuses {
 		if t.Status.CanBecome(to) {
 			page.Moves = append(page.Moves, to)
@@ -178,7 +178,7 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, sess *sessio
 
 // ticket reads a ticket; an id no ticket can have is not found.
 func (s *Server) ticket(r *http.Request, id string) (*postgres.Ticket, error) {
-	if err := knownID("ticket", id); err != nil {
+	if err := api.KnownID("ticket", id); err != nil {
 		return nil, err
 	}
 	return s.DB.GetTicket(r.Context(), id)

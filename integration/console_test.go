@@ -709,7 +709,7 @@ func TestConsolePagesFollowTheRole(t *testing.T) {
 	may := map[refundflow.Role][]string{
 		agent:    {"/console/queue", "/console/tickets", "/console/outbox"},
 		approver: {"/console/queue", "/console/finance", "/console/analytics", "/console/outbox"},
-		admin:    {"/console/queue", "/console/tickets", "/console/outages", "/console/finance", "/console/analytics", "/console/outbox"},
+		admin:    {"/console/queue", "/console/outages", "/console/finance", "/console/analytics", "/console/outbox"},
 	}
 	others := []struct {
 		method, path string

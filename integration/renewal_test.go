@@ -106,9 +106,13 @@ func TestRenewalIsRemindedFiveDaysAheadAndRefundedWhenNotReminded(t *testing.T) 
 		t.Fatalf("platform heard %v", types)
 	}
 
-	// The platform charges the renewal; the renewal order carries the
-	// reminder, and asking for a refund does not meet rule 3.
-	s.membershipOrder("m-ada-2", renews, map[string]any{"learner_id": "learner-m-ada", "renewal": map[string]any{"period_start": rfc3339(renews)}})
+	// The platform charges the renewal — now, for the period that starts in
+	// five days: a purchase cannot lie in the future, and the test cannot
+	// wait. The renewal order carries the reminder, and asking for a refund
+	// does not meet rule 3.
+	if code := s.membershipOrder("m-ada-2", now, map[string]any{"learner_id": "learner-m-ada", "renewal": map[string]any{"period_start": rfc3339(renews)}}); code != http.StatusCreated {
+		t.Fatalf("renewal order: %d", code)
+	}
 	var renewal struct {
 		Renewal struct {
 			ReminderSentAt *time.Time `json:"reminder_sent_at"`

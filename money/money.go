@@ -10,6 +10,14 @@ import (
 	"strings"
 )
 
+// MaxAmount is the largest amount, in minor units, that refundflow takes
+// for an order or a refund: eight digits, the most one Stripe charge can be
+// in most currencies (CNY 999 999.99, USD 999 999.99, JPY 99 999 999). It keeps
+// every sum of amounts far inside int64 and PostgreSQL's bigint. The few
+// currencies where Stripe allows more (IDR, say) are capped here as well:
+// no course costs that much.
+const MaxAmount = 99_999_999
+
 // Currency is an upper-case ISO 4217 code such as "CNY" or "USD".
 type Currency string
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/refundflow/refundflow"
@@ -12,20 +13,25 @@ import (
 
 // UpsertProduct stores a product and reports whether it was new.
 func (db *DB) UpsertProduct(ctx context.Context, p *refundflow.Product) (created bool, err error) {
-	row, err := db.q.UpsertProduct(ctx, sqlgen.UpsertProductParams{
+	var counts columnCounts
+	params := sqlgen.UpsertProductParams{
 		ID:                p.ID,
 		Type:              string(p.Type),
 		Title:             p.Title,
-		LessonsTotal:      int32(p.LessonsTotal),
-		SessionsTotal:     int32(p.SessionsTotal),
-		SessionsHeld:      int32(p.SessionsHeld),
+		LessonsTotal:      counts.int32("lessons_total", p.LessonsTotal),
+		SessionsTotal:     counts.int32("sessions_total", p.SessionsTotal),
+		SessionsHeld:      counts.int32("sessions_held", p.SessionsHeld),
 		StartsAt:          p.StartsAt,
 		AppointmentAt:     p.AppointmentAt,
 		NoRefund:          p.NoRefund,
 		NoRefundDisclosed: p.NoRefundDisclosed,
 		CreatorAccount:    p.CreatorAccount,
 		Alternatives:      nonNil(p.Alternatives),
-	})
+	}
+	if err := counts.Err(); err != nil {
+		return false, err
+	}
+	row, err := db.q.UpsertProduct(ctx, params)
 	if err != nil {
 		return false, fmt.Errorf("upsert product %s: %w", p.ID, err)
 	}
@@ -36,6 +42,19 @@ func (db *DB) UpsertProduct(ctx context.Context, p *refundflow.Product) (created
 		CreatorAccount: row.CreatorAccount, Alternatives: row.Alternatives, UpdatedAt: row.UpdatedAt,
 	})
 	return row.Inserted, nil
+}
+
+// columnCounts converts counts for PostgreSQL's integer columns and
+// records each one that does not fit, so that none is ever truncated
+// whoever the caller is (the API bounds them far lower already).
+type columnCounts struct{ refundflow.Problems }
+
+func (c *columnCounts) int32(field string, n int) int32 {
+	if n < math.MinInt32 || n > math.MaxInt32 {
+		c.Add(field, "count_out_of_range", "%d does not fit the column", n)
+		return 0
+	}
+	return int32(n)
 }
 
 // GetProduct returns a product or an ENOTFOUND error.
@@ -77,7 +96,8 @@ func DefaultPolicyV1(context.Context, *sqlgen.Queries, time.Time) (string, int, 
 
 // UpsertOrder stores an order for a known product and reports whether it
 // was new. A new order pins the policy version in force at its purchase;
-// a re-sent order keeps the one it has.
+// a re-sent order keeps the one it has, and may not change its money facts
+// once a case exists for it (frozenFacts).
 func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPinner) (created bool, err error) {
 	err = db.InTx(ctx, func(q *sqlgen.Queries) error {
 		exists, err := q.ProductExists(ctx, o.ProductID)
@@ -87,6 +107,9 @@ func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPi
 		if !exists {
 			return &refundflow.Error{Kind: refundflow.EUNPROCESSABLE, Code: "unknown_product", Field: "product_id",
 				Message: fmt.Sprintf("product %q is not known; PUT /v1/products/%s first", o.ProductID, o.ProductID)}
+		}
+		if err := frozenFacts(ctx, q, o); err != nil {
+			return err
 		}
 		policyName, policyVersion, err := pin(ctx, q, o.PurchasedAt)
 		if err != nil {
@@ -138,6 +161,46 @@ func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPi
 	return created, nil
 }
 
+// frozenFacts refuses a change to the facts an order's money is decided
+// and moved on — amount, currency, PaymentIntent, application fee and
+// product — once a case exists for it or money has been refunded: the
+// case was decided on them and its refund goes to that charge. The order
+// row stays locked (FOR UPDATE) until the upsert commits; a case's insert
+// needs a share lock on it for its foreign key, so a case being opened at
+// the same moment is either seen here or opened on the facts as stored.
+func frozenFacts(ctx context.Context, q *sqlgen.Queries, o *refundflow.Order) error {
+	current, err := q.LockOrder(ctx, o.ID)
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	hasCase, err := q.OrderHasRefund(ctx, o.ID)
+	if err != nil {
+		return err
+	}
+	if !hasCase && current.RefundedAmount == 0 && current.InFlightAmount == 0 {
+		return nil
+	}
+	var pr refundflow.Problems
+	for _, f := range []struct {
+		field       string
+		stored, new any
+	}{
+		{"amount", current.Amount, o.Amount},
+		{"currency", current.Currency, string(o.Currency)},
+		{"payment_intent", current.PaymentIntent, o.PaymentIntent},
+		{"application_fee_amount", current.ApplicationFeeAmount, o.ApplicationFeeAmount},
+		{"product_id", current.ProductID, o.ProductID},
+	} {
+		if f.stored != f.new {
+			pr.Add(f.field, "order_fact_frozen", "is %v and can no longer change: order %s has a refund case or refunded money", f.stored, o.ID)
+		}
+	}
+	return pr.ErrOfKind(refundflow.ECONFLICT)
+}
+
 // GetOrder returns an order or an ENOTFOUND error.
 func (db *DB) GetOrder(ctx context.Context, id string) (*refundflow.Order, error) {
 	row, err := db.q.GetOrder(ctx, id)
@@ -178,12 +241,17 @@ func (db *DB) RecordProgress(ctx context.Context, orderID string, p refundflow.P
 	if _, err := db.q.GetOrder(ctx, orderID); err != nil {
 		return refundflow.Progress{}, notFound(err, "order %q not found", orderID)
 	}
-	row, err := db.q.UpsertProgress(ctx, sqlgen.UpsertProgressParams{
+	var counts columnCounts
+	params := sqlgen.UpsertProgressParams{
 		OrderID:          orderID,
 		WatchedRatio:     p.WatchedRatio,
-		LessonsCompleted: int32(p.LessonsCompleted),
-		SessionsAttended: int32(p.SessionsAttended),
-	})
+		LessonsCompleted: counts.int32("lessons_completed", p.LessonsCompleted),
+		SessionsAttended: counts.int32("sessions_attended", p.SessionsAttended),
+	}
+	if err := counts.Err(); err != nil {
+		return refundflow.Progress{}, err
+	}
+	row, err := db.q.UpsertProgress(ctx, params)
 	if err != nil {
 		return refundflow.Progress{}, fmt.Errorf("record progress of order %s: %w", orderID, err)
 	}

@@ -66,6 +66,11 @@ SELECT * FROM orders WHERE id = @id;
 -- name: LockOrder :one
 SELECT * FROM orders WHERE id = @id FOR UPDATE;
 
+-- name: OrderHasRefund :one
+-- Any case at all, open or closed: its decision and its money were made
+-- on the order's facts.
+SELECT EXISTS (SELECT 1 FROM refunds WHERE order_id = @order_id);
+
 -- name: UpsertProgress :one
 -- Each figure keeps its maximum: a late or replayed report never lowers it.
 INSERT INTO progress (order_id, watched_ratio, lessons_completed, sessions_attended)

@@ -201,6 +201,19 @@ func (q *Queries) LockOrder(ctx context.Context, id string) (Order, error) {
 	return i, err
 }
 
+const orderHasRefund = `-- name: OrderHasRefund :one
+SELECT EXISTS (SELECT 1 FROM refunds WHERE order_id = $1)
+`
+
+// Any case at all, open or closed: its decision and its money were made
+// on the order's facts.
+func (q *Queries) OrderHasRefund(ctx context.Context, orderID string) (bool, error) {
+	row := q.db.QueryRow(ctx, orderHasRefund, orderID)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
 const productExists = `-- name: ProductExists :one
 SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)
 `

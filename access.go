@@ -1,0 +1,19 @@
+package refundflow
+
+// Who may do which work (SPEC 5). The API's routes and the console's pages
+// check these same lists, so the console can show or do nothing the API
+// would refuse the same key.
+var (
+	// ReadCases: list refund cases and read one (the console's queue and
+	// case pages).
+	ReadCases = []Role{RolePlatform, RoleAgent, RoleApprover, RoleAdmin}
+	// DecideCases: approve or reject a case.
+	DecideCases = []Role{RoleApprover, RoleAdmin}
+	// WorkTickets: open, read, answer and move tickets. The platform does
+	// so for its learners.
+	WorkTickets = []Role{RolePlatform, RoleAgent}
+	// ManageOutages: declare outages, start and cancel their remediation.
+	ManageOutages = []Role{RoleAdmin}
+	// ReadReports: the finance and ops reports and their CSV exports.
+	ReadReports = []Role{RoleApprover, RoleAdmin}
+)
