@@ -4,18 +4,21 @@
 // server on a SQLite file in WAL mode, the stateful Stripe fake, a platform
 // webhook receiver, the API and the worker — and measures in one run:
 //
-//   - the engine baseline: a no-op workflow of the same shape as an
-//     auto-approved refund case (baseline.go), on the same server;
+//   - the engine floor: a workflow with no activity at all (floor.go), on
+//     the same server, in rounds alternated with the pipeline's;
 //   - the pipeline: auto-approved refunds submitted through the HTTP API,
-//     against that baseline (pipeline.go);
+//     against that floor (pipeline.go), with the payments queue at Stripe's
+//     live rate so that the engine, not the rate limit, is measured;
+//   - what a case costs on Temporal Cloud — actions and history events —
+//     counted on the histories of the run's own cases: auto-approved (the
+//     pipeline's), approved by a person, an offer declined, and each case
+//     of the remediation with its share of the remediation (costs.go);
 //   - GET /v1/refunds/{id} at a fixed rate with vegeta (reads.go);
 //   - policy evaluation (policy.go);
-//   - outage remediation against the configured Stripe rate, and again at
-//     a rate below the engine's own ceiling measured by the baseline, so
-//     that the rate limit is what holds it back (remediation.go);
+//   - outage remediation against the configured Stripe rate (remediation.go);
 //   - cases waiting for approval: the worker's memory, in its own process
 //     (waiting.go);
-//   - the engine baseline again with Temporal on PostgreSQL (baseline.go).
+//   - the engine floor again with Temporal on PostgreSQL (floor.go).
 //
 // Numbers are printed and written to results.json; nothing here asserts a
 // timing (the test only checks that every measurement produced a number).
@@ -26,7 +29,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -47,15 +49,21 @@ type Config struct {
 	// VegetaBin is the vegeta binary (tools/go.mod pins it).
 	VegetaBin string
 
-	// Baseline and Pipeline: that many workflows (refunds), Concurrency at
-	// a time, after Warmup more that are not counted, measured in Rounds
+	// Floor and Pipeline: that many workflows (refunds), Concurrency at a
+	// time, after Warmup more that are not counted, measured in Rounds
 	// that alternate between the two, so that other work on the machine
 	// weighs on both alike.
-	Baseline Load
+	Floor    Load
 	Pipeline Load
 	Rounds   int
-	// TemporalPostgres is the baseline's load with Temporal on PostgreSQL.
-	TemporalPostgres Load
+	// PipelineStripeRate is STRIPE_RATE_PER_SECOND while the pipeline runs
+	// (Stripe's live limit, 100/s), with the fake's limit a quarter above.
+	PipelineStripeRate float64
+	// Shapes is how many cases of each path a person takes part in
+	// (approved by a person, an offer declined) are run to count their cost.
+	Shapes int
+	// FloorPostgres is the floor's load with Temporal on PostgreSQL.
+	FloorPostgres Load
 
 	// ReadRate requests per second for ReadDuration on GET /v1/refunds/{id}.
 	ReadRate     int
@@ -98,10 +106,12 @@ type Load struct {
 // 10 000 waiting cases take more than half of it).
 func DefaultConfig() Config {
 	return Config{
-		Baseline:           Load{Count: 600, Concurrency: 50, Warmup: 50},
-		Pipeline:           Load{Count: 600, Concurrency: 50, Warmup: 50},
+		Floor:              Load{Count: 1200, Concurrency: 50, Warmup: 100},
+		Pipeline:           Load{Count: 1200, Concurrency: 50, Warmup: 100},
 		Rounds:             3,
-		TemporalPostgres:   Load{Count: 600, Concurrency: 50, Warmup: 50},
+		PipelineStripeRate: 100,
+		Shapes:             10,
+		FloorPostgres:      Load{Count: 600, Concurrency: 50, Warmup: 50},
 		ReadRate:           500,
 		ReadDuration:       30 * time.Second,
 		RemediationOrders:  600,
@@ -116,9 +126,10 @@ func DefaultConfig() Config {
 // QuickConfig is a smoke run of every measurement with tiny sizes.
 func QuickConfig() Config {
 	c := DefaultConfig()
-	c.Baseline = Load{Count: 8, Concurrency: 4, Warmup: 2}
-	c.Pipeline, c.TemporalPostgres = c.Baseline, c.Baseline
+	c.Floor = Load{Count: 8, Concurrency: 4, Warmup: 2}
+	c.Pipeline, c.FloorPostgres = c.Floor, c.Floor
 	c.Rounds = 2
+	c.Shapes = 2
 	c.ReadRate, c.ReadDuration = 50, 2*time.Second
 	c.RemediationOrders = 10
 	c.WaitingCases, c.WaitingConcurrency = 10, 5
@@ -166,19 +177,19 @@ func Run(ctx context.Context, cfg Config) (res *Results, err error) {
 	if err := phase("policy evaluation", func() (err error) { res.Policy, err = measurePolicy(); return }); err != nil {
 		return res, err
 	}
-	base := newBaselineRunner(env.app.Temporal, env.cpu(), cfg.StripeRate, "sqlite")
+	floor := newFloorRunner(env.app.Temporal, env.cpu(), "sqlite")
 	var pipe *pipelineRunner
 	if err := phase("seed the pipeline's orders", func() (err error) { pipe, err = env.newPipeline(ctx, cfg.Pipeline); return }); err != nil {
 		return res, err
 	}
 	rounds := max(cfg.Rounds, 1)
 	for r := range rounds {
-		warmB, warmP := 0, 0
+		warmF, warmP := 0, 0
 		if r == 0 {
-			warmB, warmP = cfg.Baseline.Warmup, cfg.Pipeline.Warmup
+			warmF, warmP = cfg.Floor.Warmup, cfg.Pipeline.Warmup
 		}
-		if err := phase(fmt.Sprintf("engine baseline (SQLite), round %d of %d", r+1, rounds), func() error {
-			return base.round(ctx, warmB, share(cfg.Baseline.Count, rounds, r), cfg.Baseline.Concurrency)
+		if err := phase(fmt.Sprintf("engine floor (SQLite), round %d of %d", r+1, rounds), func() error {
+			return floor.round(ctx, warmF, share(cfg.Floor.Count, rounds, r), cfg.Floor.Concurrency)
 		}); err != nil {
 			return res, err
 		}
@@ -188,26 +199,24 @@ func Run(ctx context.Context, cfg Config) (res *Results, err error) {
 			return res, err
 		}
 	}
-	res.Baseline = base.result(cfg.Baseline.Concurrency)
+	res.Floor = floor.result(cfg.Floor.Concurrency)
 	if res.Pipeline, err = pipe.result(ctx, cfg.Pipeline.Concurrency); err != nil {
 		return res, err
 	}
+	var remediated remediated
 	steps := []struct {
 		name string
 		fn   func() error
 	}{
+		{"the cost of a case", func() error { return env.costs(ctx, cfg, pipe.countedIDs(), res) }},
 		{"GET /v1/refunds/{id}", func() (err error) { res.Reads, err = env.reads(ctx, cfg); return }},
 		{"outage remediation", func() (err error) {
-			res.Remediation, err = env.remediation(ctx, cfg, "configured", cfg.RemediationOrders, cfg.StripeRate)
+			res.Remediation, remediated, err = env.remediation(ctx, cfg, "configured", cfg.RemediationOrders, cfg.StripeRate)
 			return
 		}},
-		{"outage remediation below the engine's ceiling", func() (err error) {
-			rate := belowEngine(res.Baseline.PerSecond)
-			res.RemediationBelowEngine, err = env.remediation(ctx, cfg, "below", max(cfg.RemediationOrders/2, 1), rate)
-			return
-		}},
+		{"the cost of a remediated case", func() error { return env.remediationCost(ctx, remediated, res) }},
 		{"cases waiting for approval", func() (err error) { res.Waiting, err = env.waiting(ctx, cfg); return }},
-		{"engine baseline (PostgreSQL)", func() (err error) { res.TemporalPostgres, err = env.baselineOnPostgres(ctx, cfg); return }},
+		{"engine floor (PostgreSQL)", func() (err error) { res.FloorPostgres, err = env.floorOnPostgres(ctx, cfg); return }},
 	}
 	for _, s := range steps {
 		if err := phase(s.name, s.fn); err != nil {
@@ -257,13 +266,6 @@ func profile(dir, phase string) (stop func() error, err error) {
 	}, nil
 }
 
-// belowEngine is a Stripe rate the engine carries with room to spare:
-// 70 % of the refund-shaped workflows per second the baseline measured,
-// in whole calls per second, at least one.
-func belowEngine(baselinePerSecond float64) float64 {
-	return max(math.Floor(0.7*baselinePerSecond), 1)
-}
-
 // share is round r's part of n items split over rounds.
 func share(n, rounds, r int) int {
 	return n*(r+1)/rounds - n*r/rounds
@@ -271,7 +273,8 @@ func share(n, rounds, r int) int {
 
 func (c Config) summary() ConfigSummary {
 	return ConfigSummary{
-		Baseline: c.Baseline, Pipeline: c.Pipeline, Rounds: max(c.Rounds, 1), TemporalPostgres: c.TemporalPostgres,
+		Floor: c.Floor, Pipeline: c.Pipeline, Rounds: max(c.Rounds, 1), PipelineStripeRate: c.PipelineStripeRate, Shapes: c.Shapes,
+		FloorPostgres: c.FloorPostgres,
 		ReadRate: c.ReadRate, ReadSeconds: c.ReadDuration.Seconds(), RemediationOrders: c.RemediationOrders,
 		StripeRate: c.StripeRate, StripeLimit: c.StripeLimit, WaitingCases: c.WaitingCases,
 		WaitingConcurrency: c.WaitingConcurrency, SQLiteConns: max(c.SQLiteConns, 1),

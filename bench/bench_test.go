@@ -71,26 +71,33 @@ func checkResults(t *testing.T, raw []byte) {
 		t.Fatalf("results.json: %v", err)
 	}
 	positive := map[string]float64{
-		"engine_baseline.per_second":                          r.Baseline.PerSecond,
-		"engine_baseline.p99_ms":                              r.Baseline.P99Ms,
-		"pipeline.per_second":                                 r.Pipeline.PerSecond,
-		"pipeline.ratio_to_baseline":                          r.Pipeline.RatioToBaseline,
-		"pipeline.submit_to_refunded_p50_ms":                  r.Pipeline.RefundedP50Ms,
-		"pipeline.submit_to_refunded_p99_ms":                  r.Pipeline.RefundedP99Ms,
-		"pipeline.submit_to_completed_p99_ms":                 r.Pipeline.CompletedP99Ms,
-		"get_refund.p50_ms":                                   r.Reads.P50Ms,
-		"get_refund.p99_ms":                                   r.Reads.P99Ms,
-		"get_refund.requests":                                 float64(r.Reads.Requests),
-		"policy_evaluation.max_ns_per_op":                     r.Policy.MaxNsPerOp,
-		"remediation.refunds_per_second":                      r.Remediation.PerSecond,
-		"remediation.ratio_to_stripe_rate":                    r.Remediation.RatioToRate,
-		"remediation_below_engine_limit.ratio_to_stripe_rate": r.RemediationBelowEngine.RatioToRate,
-		"waiting_for_approval.start_seconds":                  r.Waiting.StartSeconds,
-		"waiting_for_approval.worker_rss_mib":                 r.Waiting.WorkerRSSMiB,
-		"waiting_for_approval.worker_peak_rss_mib":            r.Waiting.WorkerPeakRSSMiB,
-		"engine_baseline_postgres.per_second":                 r.TemporalPostgres.PerSecond,
-		"engine_baseline_postgres.p99_ms":                     r.TemporalPostgres.P99Ms,
-		"seconds":                                             r.Seconds,
+		"engine_floor.per_second":                  r.Floor.PerSecond,
+		"engine_floor.p99_ms":                      r.Floor.P99Ms,
+		"pipeline.per_second":                      r.Pipeline.PerSecond,
+		"pipeline.ratio_to_floor":                  r.Pipeline.RatioToFloor,
+		"pipeline.submit_to_refunded_p50_ms":       r.Pipeline.RefundedP50Ms,
+		"pipeline.submit_to_refunded_p99_ms":       r.Pipeline.RefundedP99Ms,
+		"pipeline.submit_to_completed_p99_ms":      r.Pipeline.CompletedP99Ms,
+		"actions_per_case.auto":                    r.ActionsPerCase.Auto,
+		"actions_per_case.human":                   r.ActionsPerCase.Human,
+		"actions_per_case.offer_declined":          r.ActionsPerCase.OfferDeclined,
+		"actions_per_case.remediation":             r.ActionsPerCase.Remediation,
+		"events_per_case.auto":                     r.EventsPerCase.Auto,
+		"events_per_case.human":                    r.EventsPerCase.Human,
+		"events_per_case.offer_declined":           r.EventsPerCase.OfferDeclined,
+		"events_per_case.remediation":              r.EventsPerCase.Remediation,
+		"get_refund.p50_ms":                        r.Reads.P50Ms,
+		"get_refund.p99_ms":                        r.Reads.P99Ms,
+		"get_refund.requests":                      float64(r.Reads.Requests),
+		"policy_evaluation.max_ns_per_op":          r.Policy.MaxNsPerOp,
+		"remediation.refunds_per_second":           r.Remediation.PerSecond,
+		"remediation.ratio_to_stripe_rate":         r.Remediation.RatioToRate,
+		"waiting_for_approval.start_seconds":       r.Waiting.StartSeconds,
+		"waiting_for_approval.worker_rss_mib":      r.Waiting.WorkerRSSMiB,
+		"waiting_for_approval.worker_peak_rss_mib": r.Waiting.WorkerPeakRSSMiB,
+		"engine_floor_postgres.per_second":         r.FloorPostgres.PerSecond,
+		"engine_floor_postgres.p99_ms":             r.FloorPostgres.P99Ms,
+		"seconds":                                  r.Seconds,
 	}
 	for name, v := range positive {
 		if !(v > 0) {
@@ -100,11 +107,11 @@ func checkResults(t *testing.T, raw []byte) {
 	if len(r.Policy.Cases) == 0 {
 		t.Error("no policy evaluation cases")
 	}
-	if r.Baseline.Store != "sqlite" || r.TemporalPostgres.Store != "postgres" {
-		t.Errorf("baseline stores %q and %q, want sqlite and postgres", r.Baseline.Store, r.TemporalPostgres.Store)
+	if r.Floor.Store != "sqlite" || r.FloorPostgres.Store != "postgres" {
+		t.Errorf("floor stores %q and %q, want sqlite and postgres", r.Floor.Store, r.FloorPostgres.Store)
 	}
-	if len(r.Bars) != 6 {
-		t.Errorf("%d bars, want SPEC 7's 6", len(r.Bars))
+	if len(r.Bars) != 9 {
+		t.Errorf("%d bars, want SPEC 7's 9", len(r.Bars))
 	}
 	for _, b := range r.Bars {
 		if b.Name == "" || b.Target == "" {

@@ -36,7 +36,7 @@ type pipelineRunner struct {
 }
 
 func (e *env) newPipeline(ctx context.Context, load Load) (*pipelineRunner, error) {
-	orders, err := e.seedOrders(ctx, "pipe", load.Warmup+load.Count, 19900)
+	orders, err := e.seedOrders(ctx, "pipe", load.Warmup+load.Count, 19900, time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -44,9 +44,11 @@ func (e *env) newPipeline(ctx context.Context, load Load) (*pipelineRunner, erro
 }
 
 // round runs warmup uncounted refunds and then count counted ones,
-// concurrency at a time.
+// concurrency at a time, with the payments queue at the pipeline's Stripe
+// rate.
 func (p *pipelineRunner) round(ctx context.Context, warmup, count, concurrency int) error {
 	e := p.e
+	e.setStripeRate(e.cfg.PipelineStripeRate, e.cfg.PipelineStripeRate*5/4)
 	if err := e.startWorker(ctx); err != nil {
 		return err
 	}
@@ -83,11 +85,17 @@ func (p *pipelineRunner) round(ctx context.Context, warmup, count, concurrency i
 	return p.m.measure(ctx, e.cpu(), first+warmup, p.next, concurrency, one(true))
 }
 
-func (p *pipelineRunner) result(ctx context.Context, concurrency int) (Pipeline, error) {
+// countedIDs are the counted cases.
+func (p *pipelineRunner) countedIDs() []string {
 	ids := make([]string, 0, len(p.counted))
 	for _, i := range p.counted {
 		ids = append(ids, p.ids[i])
 	}
+	return ids
+}
+
+func (p *pipelineRunner) result(ctx context.Context, concurrency int) (Pipeline, error) {
+	ids := p.countedIDs()
 	refundedAt, err := p.e.refundedAt(ctx, ids)
 	if err != nil {
 		return Pipeline{}, err
@@ -128,14 +136,14 @@ func (e *env) refundedAt(ctx context.Context, ids []string) (map[string]time.Tim
 }
 
 // seedOrders stores n orders of a 10-lesson recorded course of that price
-// (CNY minor units), bought an hour ago by n learners, with their payments
-// at the Stripe fake, and returns their ids.
-func (e *env) seedOrders(ctx context.Context, name string, n int, price int64) ([]string, error) {
+// (CNY minor units), bought age ago by n learners, with their payments at
+// the Stripe fake, and returns their ids.
+func (e *env) seedOrders(ctx context.Context, name string, n int, price int64, age time.Duration) ([]string, error) {
 	product := &refundflow.Product{ID: "bench-" + name, Type: refundflow.RecordedCourse, Title: "Bench course " + name, LessonsTotal: 10}
 	if _, err := e.app.DB.UpsertProduct(ctx, product); err != nil {
 		return nil, err
 	}
-	bought := time.Now().Add(-time.Hour).UTC()
+	bought := time.Now().Add(-age).UTC()
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("bench-%s-%06d", name, i)

@@ -178,6 +178,13 @@ func (e *env) startAPI(ctx context.Context) error {
 	}
 }
 
+// setStripeRate sets STRIPE_RATE_PER_SECOND for the next worker and the
+// rate per endpoint above which the Stripe fake answers 429.
+func (e *env) setStripeRate(rate, limit float64) {
+	e.app.Config.StripeRatePerSecond = rate
+	e.stripe.SetRateLimit(limit, 0)
+}
+
 // startWorker runs the product's worker in this process.
 func (e *env) startWorker(ctx context.Context) error {
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))

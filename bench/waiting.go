@@ -26,7 +26,7 @@ import (
 // 200 ms): a flood of 10 000 starts at once would measure the engine's
 // backlog handling, not the rate at which cases can be opened.
 func (e *env) waiting(ctx context.Context, cfg Config) (Waiting, error) {
-	orders, err := e.seedOrders(ctx, "approval", cfg.WaitingCases, 150000)
+	orders, err := e.seedOrders(ctx, "approval", cfg.WaitingCases, 150000, time.Hour)
 	if err != nil {
 		return Waiting{}, err
 	}

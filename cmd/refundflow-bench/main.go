@@ -46,14 +46,16 @@ func flags(def bench.Config, o *options) *flag.FlagSet {
 	fs.StringVar(&cfg.RefundflowBin, "refundflow", "bin/refundflow", "the production binary (run as `refundflow worker` for the waiting cases)")
 	fs.StringVar(&cfg.VegetaBin, "vegeta", "bin/vegeta", "the vegeta binary")
 	fs.StringVar(&cfg.WorkDir, "dir", "", "keep the run's PostgreSQL, SQLite file and logs here (default: a temporary directory, removed)")
-	fs.IntVar(&cfg.Baseline.Count, "baseline", def.Baseline.Count, "engine-baseline workflows (SQLite)")
-	fs.IntVar(&cfg.Baseline.Concurrency, "baseline-concurrency", def.Baseline.Concurrency, "engine-baseline workflows at a time")
+	fs.IntVar(&cfg.Floor.Count, "floor", def.Floor.Count, "engine-floor workflows (SQLite)")
+	fs.IntVar(&cfg.Floor.Concurrency, "floor-concurrency", def.Floor.Concurrency, "engine-floor workflows at a time")
 	fs.IntVar(&cfg.Pipeline.Count, "refunds", def.Pipeline.Count, "auto-approved refunds through the API")
 	fs.IntVar(&cfg.Pipeline.Concurrency, "refunds-concurrency", def.Pipeline.Concurrency, "refunds in flight at a time")
-	fs.IntVar(&cfg.Rounds, "rounds", def.Rounds, "rounds that alternate the baseline and the pipeline")
-	fs.IntVar(&cfg.TemporalPostgres.Count, "pg-baseline", def.TemporalPostgres.Count, "engine-baseline workflows with Temporal on PostgreSQL")
-	fs.IntVar(&cfg.TemporalPostgres.Concurrency, "pg-baseline-concurrency", def.TemporalPostgres.Concurrency, "those workflows at a time")
-	fs.IntVar(&o.warmup, "warmup", def.Baseline.Warmup, "uncounted workflows (refunds) before each throughput measurement")
+	fs.IntVar(&cfg.Rounds, "rounds", def.Rounds, "rounds that alternate the floor and the pipeline")
+	fs.Float64Var(&cfg.PipelineStripeRate, "pipeline-stripe-rate", def.PipelineStripeRate, "STRIPE_RATE_PER_SECOND while the pipeline runs")
+	fs.IntVar(&cfg.Shapes, "cases-per-path", def.Shapes, "cases approved by a person, and with an offer declined, run to count their cost")
+	fs.IntVar(&cfg.FloorPostgres.Count, "pg-floor", def.FloorPostgres.Count, "engine-floor workflows with Temporal on PostgreSQL")
+	fs.IntVar(&cfg.FloorPostgres.Concurrency, "pg-floor-concurrency", def.FloorPostgres.Concurrency, "those workflows at a time")
+	fs.IntVar(&o.warmup, "warmup", def.Floor.Warmup, "uncounted workflows (refunds) before each throughput measurement")
 	fs.IntVar(&cfg.ReadRate, "read-rate", def.ReadRate, "GET /v1/refunds/{id} requests per second")
 	fs.DurationVar(&cfg.ReadDuration, "read-duration", def.ReadDuration, "how long to read at that rate")
 	fs.IntVar(&cfg.RemediationOrders, "remediation-orders", def.RemediationOrders, "orders the remediated outage hit")
@@ -75,7 +77,7 @@ func parse(args []string) options {
 		// -quick changes what the size flags start from: read them again.
 		_ = flags(bench.QuickConfig(), &o).Parse(args)
 	}
-	for _, l := range []*bench.Load{&o.cfg.Baseline, &o.cfg.Pipeline, &o.cfg.TemporalPostgres} {
+	for _, l := range []*bench.Load{&o.cfg.Floor, &o.cfg.Pipeline, &o.cfg.FloorPostgres} {
 		l.Warmup = o.warmup
 	}
 	return o

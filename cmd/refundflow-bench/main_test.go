@@ -12,8 +12,8 @@ func TestQuickStartsFromTheSmokeSizesInAnySpelling(t *testing.T) {
 	quick, full := bench.QuickConfig(), bench.DefaultConfig()
 	for _, args := range [][]string{{"-quick"}, {"--quick"}, {"-quick=1"}, {"-quick=t"}, {"-refunds=3", "-quick=true"}} {
 		o := parse(args)
-		if o.cfg.WaitingCases != quick.WaitingCases || o.cfg.Baseline != quick.Baseline || o.warmup != quick.Baseline.Warmup {
-			t.Errorf("%v: waiting %d, baseline %+v, want the quick sizes", args, o.cfg.WaitingCases, o.cfg.Baseline)
+		if o.cfg.WaitingCases != quick.WaitingCases || o.cfg.Floor != quick.Floor || o.warmup != quick.Floor.Warmup {
+			t.Errorf("%v: waiting %d, floor %+v, want the quick sizes", args, o.cfg.WaitingCases, o.cfg.Floor)
 		}
 	}
 	if o := parse([]string{"-refunds=3", "-quick", "-warmup=0"}); o.cfg.Pipeline.Count != 3 || o.cfg.Pipeline.Warmup != 0 || o.cfg.RefundflowBin != "bin/refundflow" {

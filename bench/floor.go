@@ -31,25 +31,24 @@ type FloorInput struct {
 // Floor is the engine floor's workflow: no activity, no timer, no upsert.
 func Floor(workflow.Context, FloorInput) (string, error) { return "done", nil }
 
-// baselineRunner runs baseline workflows in rounds on c's server, with
-// workers of the product's options started for each round.
-type baselineRunner struct {
-	c          client.Client
-	cpu        cpuMeter
-	stripeRate float64
-	store      string
-	run        string
-	next       int
-	m          measured
+// floorRunner runs floor workflows in rounds on c's server, with a worker
+// of the refunds queue's options started for each round.
+type floorRunner struct {
+	c     client.Client
+	cpu   cpuMeter
+	store string
+	run   string
+	next  int
+	m     measured
 }
 
-func newBaselineRunner(c client.Client, cpu cpuMeter, stripeRate float64, store string) *baselineRunner {
-	return &baselineRunner{c: c, cpu: cpu, stripeRate: stripeRate, store: store, run: fmt.Sprintf("%d", time.Now().UnixNano())}
+func newFloorRunner(c client.Client, cpu cpuMeter, store string) *floorRunner {
+	return &floorRunner{c: c, cpu: cpu, store: store, run: fmt.Sprintf("%d", time.Now().UnixNano())}
 }
 
 // round runs warmup uncounted workflows and then count counted ones,
 // concurrency at a time.
-func (b *baselineRunner) round(ctx context.Context, warmup, count, concurrency int) error {
+func (b *floorRunner) round(ctx context.Context, warmup, count, concurrency int) error {
 	// The refunds queue's worker, with the product's options.
 	w := sdkworker.New(b.c, workflows.RefundsTaskQueue, worker.QueueOptions(workflows.RefundsTaskQueue, worker.Options{}))
 	w.RegisterWorkflow(Floor)
@@ -86,19 +85,19 @@ func (b *baselineRunner) round(ctx context.Context, warmup, count, concurrency i
 	return b.m.measure(ctx, b.cpu, first+warmup, b.next, concurrency, one(true))
 }
 
-func (b *baselineRunner) result(concurrency int) Throughput {
+func (b *floorRunner) result(concurrency int) Throughput {
 	return Throughput{
 		Store: b.store, Workflows: b.m.n, Concurrency: concurrency, Seconds: b.m.elapsed.Seconds(),
 		PerSecond: b.m.perSecond(), P50Ms: b.m.percentileMs(50), P99Ms: b.m.percentileMs(99), CPU: b.m.cpuUse(),
 	}
 }
 
-// baselineOnPostgres runs the engine baseline again with the embedded
-// server's persistence and visibility in the bench's PostgreSQL cluster
-// (databases temporal and temporal_visibility, schemas from the server's
-// own schema files). The product and the SQLite server are stopped first,
-// so that the two stores are measured on an otherwise idle machine.
-func (e *env) baselineOnPostgres(ctx context.Context, cfg Config) (Throughput, error) {
+// floorOnPostgres runs the engine floor again with the embedded server's
+// persistence and visibility in the bench's PostgreSQL cluster (databases
+// temporal and temporal_visibility, schemas from the server's own schema
+// files). The product and the SQLite server are stopped first, so that the
+// two stores are measured on an otherwise idle machine.
+func (e *env) floorOnPostgres(ctx context.Context, cfg Config) (Throughput, error) {
 	e.stopProduct()
 	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		Postgres: &devstack.TemporalPostgres{Addr: e.pg.Addr(), User: "postgres"},
@@ -113,9 +112,9 @@ func (e *env) baselineOnPostgres(ctx context.Context, cfg Config) (Throughput, e
 		return Throughput{}, err
 	}
 	defer c.Close()
-	b := newBaselineRunner(c, e.cpu(), cfg.StripeRate, "postgres")
-	if err := b.round(ctx, cfg.TemporalPostgres.Warmup, cfg.TemporalPostgres.Count, cfg.TemporalPostgres.Concurrency); err != nil {
+	b := newFloorRunner(c, e.cpu(), "postgres")
+	if err := b.round(ctx, cfg.FloorPostgres.Warmup, cfg.FloorPostgres.Count, cfg.FloorPostgres.Concurrency); err != nil {
 		return Throughput{}, err
 	}
-	return b.result(cfg.TemporalPostgres.Concurrency), nil
+	return b.result(cfg.FloorPostgres.Concurrency), nil
 }
