@@ -36,6 +36,8 @@ type Server struct {
 	Now func() time.Time
 	// Console, when set, is served under /console (package console).
 	Console http.Handler
+
+	nextReconciliation nextReconciliation
 }
 
 // Handler builds the router.
@@ -105,7 +107,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/reports/refunds", s.authenticate(approver, admin), s.refundsReport)
 	v1.GET("/reports/ledger", s.authenticate(approver, admin), s.ledgerReport)
 	v1.GET("/reports/reconciliation", s.authenticate(approver, admin), s.reconciliationReport)
-	v1.POST("/reports/reconciliation/run", s.authenticate(admin), s.runReconciliation)
+	v1.POST("/reconciliations", s.authenticate(admin), s.postReconciliation)
 	// Tickets and SLAs (SPEC 4.8): tickets.go.
 	v1.POST("/tickets", s.authenticate(platform, agent), s.postTicket)
 	v1.GET("/tickets", s.authenticate(platform, agent), s.listTickets)

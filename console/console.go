@@ -35,6 +35,7 @@ type Commands interface {
 	SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id string, status refundflow.TicketStatus) (*postgres.Ticket, error)
 	RemediateOutage(ctx context.Context, key *refundflow.APIKey, id, mode string) (*refundflow.Outage, error)
 	CancelRemediation(ctx context.Context, id string) (*refundflow.Outage, error)
+	StartReconciliation(ctx context.Context, from, to *time.Time) (*api.ReconciliationStarted, error)
 }
 
 // Reports are the figures the console shows and exports; *api.Server
@@ -102,6 +103,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /console/finance/refunds.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.RefundsReport)))
 	mux.Handle("GET /console/finance/ledger.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.LedgerReport)))
 	mux.Handle("GET /console/finance/reconciliation.csv", s.auth(roles(approver, admin), s.reconciliationCSV))
+	mux.Handle("POST /console/finance/reconcile", s.auth(roles(admin), s.reconcile))
 	mux.Handle("GET /console/analytics", s.auth(roles(approver, admin), s.analytics))
 	mux.Handle("GET /console/analytics/courses.csv", s.auth(roles(approver, admin), s.coursesCSV))
 	mux.Handle("GET /console/analytics/sla.csv", s.auth(roles(approver, admin), windowCSV(s, Reports.SLAReport)))
