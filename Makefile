@@ -15,7 +15,7 @@ dev:
 ## scripts/deps first brings the machine up to what the tests need (as root it installs the Debian packages).
 test:
 	@scripts/deps test
-	@$(MAKE) --no-print-directory vet
+	@$(MAKE) --no-print-directory vet $(REDOCLY)
 	$(GO) run ./cmd/withpg -- sh -c '$(GO) test -count=1 -timeout 20m ./... && $(MAKE) --no-print-directory fuzz'
 
 # Each target runs for a number of executions (about 10 s here), not for a
@@ -61,6 +61,12 @@ bin/vegeta: tools/go.mod tools/go.sum
 chaos:
 	$(GO) build -o bin/refundflow-chaos ./cmd/refundflow-chaos
 	bin/refundflow-chaos $(CHAOSFLAGS)
+
+# Redocly CLI, which the OpenAPI lint test runs (api/openapi_integrators_test.go), exactly as
+# tools/redocly/package-lock.json pins it; installed again only when the lock changes.
+REDOCLY := tools/redocly/node_modules/.package-lock.json
+$(REDOCLY): tools/redocly/package.json tools/redocly/package-lock.json
+	cd tools/redocly && npm ci --no-audit --no-fund --no-update-notifier
 
 bin/stripe-mock: tools/go.mod tools/go.sum
 	$(GO) build $(TOOLS) -o $@ github.com/stripe/stripe-mock
