@@ -5,11 +5,14 @@ export GOTOOLCHAIN := local
 
 .PHONY: dev test fuzz build generate vet bench chaos
 
-## dev: the whole product on embedded defaults (PostgreSQL, Temporal + UI, stripe-mock), in the foreground
+## dev: the whole product on embedded defaults (PostgreSQL, Temporal + UI, stripe-mock), in the foreground.
+## Built, then run, rather than go run: go run exits 1 after any Ctrl-C, whatever the program's own status.
+## DEVFLAGS are refundflow-dev's flags (-data, -postgres-port, -temporal-address).
 dev:
 	@scripts/deps dev
 	@$(MAKE) --no-print-directory bin/stripe-mock
-	$(GO) run ./cmd/refundflow-dev
+	$(GO) build -o bin/refundflow-dev ./cmd/refundflow-dev
+	bin/refundflow-dev $(DEVFLAGS)
 
 ## test: every test, against a throwaway PostgreSQL and in-process Temporal servers, then a short fuzz run.
 ## scripts/deps first brings the machine up to what the tests need (as root it installs the Debian packages).
