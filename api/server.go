@@ -63,7 +63,8 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+	// A count the database cannot give now is left out, not the page.
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
 	r.GET("/openapi.yaml", serveOpenAPI)
 	if s.Console != nil {
 		r.Any("/console/*path", gin.WrapH(s.Console))

@@ -28,6 +28,9 @@ type Config struct {
 	TemporalAPIKey        string `env:"TEMPORAL_API_KEY"`
 
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	// MetricsAddr is where `refundflow worker` serves /metrics (the API
+	// serves its own on HTTP_ADDR); empty: nowhere.
+	MetricsAddr string `env:"METRICS_ADDR"`
 
 	StripeSecretKey     string  `env:"STRIPE_SECRET_KEY"`
 	StripeAPIBase       string  `env:"STRIPE_API_BASE"`
