@@ -185,6 +185,7 @@ func startWorkerProcess(t *testing.T, bin string, cfg config.Config) *workerProc
 		"STRIPE_RATE_PER_SECOND=50",
 		"PLATFORM_WEBHOOK_URL="+cfg.PlatformWebhookURL,
 		"PLATFORM_WEBHOOK_SECRET="+cfg.PlatformWebhookSecret,
+		"METRICS_ADDR="+cfg.MetricsAddr,
 	)
 	p := &workerProcess{cmd: cmd, log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
