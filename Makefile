@@ -5,17 +5,20 @@ export GOTOOLCHAIN := local
 
 .PHONY: dev test fuzz build generate vet bench chaos
 
-## dev: the whole product on embedded defaults (PostgreSQL, Temporal + UI, stripe-mock), in the foreground
+## dev: the whole product on embedded defaults (PostgreSQL, Temporal + UI, stripe-mock), in the foreground.
+## Built, then run, rather than go run: go run exits 1 after any Ctrl-C, whatever the program's own status.
+## DEVFLAGS are refundflow-dev's flags (-data, -postgres-port, -temporal-address).
 dev:
 	@scripts/deps dev
 	@$(MAKE) --no-print-directory bin/stripe-mock
-	$(GO) run ./cmd/refundflow-dev
+	$(GO) build -o bin/refundflow-dev ./cmd/refundflow-dev
+	bin/refundflow-dev $(DEVFLAGS)
 
 ## test: every test, against a throwaway PostgreSQL and in-process Temporal servers, then a short fuzz run.
 ## scripts/deps first brings the machine up to what the tests need (as root it installs the Debian packages).
 test:
 	@scripts/deps test
-	@$(MAKE) --no-print-directory vet
+	@$(MAKE) --no-print-directory vet $(REDOCLY)
 	$(GO) run ./cmd/withpg -- sh -c '$(GO) test -count=1 -timeout 20m ./... && $(MAKE) --no-print-directory fuzz'
 
 # Each target runs for a number of executions (about 10 s here), not for a
@@ -61,6 +64,12 @@ bin/vegeta: tools/go.mod tools/go.sum
 chaos:
 	$(GO) build -o bin/refundflow-chaos ./cmd/refundflow-chaos
 	bin/refundflow-chaos $(CHAOSFLAGS)
+
+# Redocly CLI, which the OpenAPI lint test runs (api/openapi_integrators_test.go), exactly as
+# tools/redocly/package-lock.json pins it; installed again only when the lock changes.
+REDOCLY := tools/redocly/node_modules/.package-lock.json
+$(REDOCLY): tools/redocly/package.json tools/redocly/package-lock.json
+	cd tools/redocly && npm ci --no-audit --no-fund --no-update-notifier
 
 bin/stripe-mock: tools/go.mod tools/go.sum
 	$(GO) build $(TOOLS) -o $@ github.com/stripe/stripe-mock

@@ -16,4 +16,6 @@ var (
 	ManageOutages = []Role{RoleAdmin}
 	// ReadReports: the finance and ops reports and their CSV exports.
 	ReadReports = []Role{RoleApprover, RoleAdmin}
+	// RunReconciliations: start a reconciliation with Stripe now.
+	RunReconciliations = []Role{RoleAdmin}
 )

@@ -112,3 +112,99 @@ func TestAuthorizationMatrixFollowsTheDocumentedRoles(t *testing.T) {
 		}
 	}
 }
+
+// operationIDs are the names client generators give the operations: once
+// published they do not change (a new operation adds a line here).
+var operationIDs = map[string]string{
+	"GET /healthz":                  "getLiveness",
+	"GET /readyz":                   "getReadiness",
+	"GET /metrics":                  "getMetrics",
+	"GET /openapi.yaml":             "getOpenAPI",
+	"PUT /v1/products/{id}":         "upsertProduct",
+	"GET /v1/products/{id}":         "getProduct",
+	"PUT /v1/orders/{id}":           "upsertOrder",
+	"GET /v1/orders/{id}":           "getOrder",
+	"POST /v1/orders/{id}/progress": "recordProgress",
+	"POST /v1/refunds":              "createRefund",
+	"GET /v1/refunds":               "listRefunds",
+	"GET /v1/refunds/{id}":          "getRefund",
+	"POST /v1/refunds/{id}/offers/{offer_id}/accept": "acceptOffer",
+	"POST /v1/refunds/{id}/offers/decline":           "declineOffers",
+	"POST /v1/refunds/{id}/approve":                  "approveRefund",
+	"POST /v1/refunds/{id}/reject":                   "rejectRefund",
+	"POST /v1/refunds/{id}/appeal":                   "appealRefund",
+	"POST /v1/refunds/{id}/withdraw":                 "withdrawRefund",
+	"GET /v1/learners/{id}/messages":                 "listLearnerMessages",
+	"POST /v1/outages":                               "createOutage",
+	"GET /v1/outages/{id}":                           "getOutage",
+	"POST /v1/outages/{id}/remediate":                "remediateOutage",
+	"POST /v1/outages/{id}/cancel":                   "cancelRemediation",
+	"GET /v1/reports/courses":                        "getCoursesReport",
+	"GET /v1/policies/{name}":                        "getPolicy",
+	"PUT /v1/policies/{name}":                        "publishPolicy",
+	"POST /v1/policies/evaluate":                     "evaluatePolicy",
+	"POST /v1/policies/simulate":                     "simulatePolicy",
+	"GET /v1/calendars/{name}":                       "getCalendar",
+	"PUT /v1/calendars/{name}":                       "loadCalendar",
+	"POST /v1/webhooks/stripe":                       "receiveStripeEvent",
+	"GET /v1/reports/refunds":                        "getRefundsReport",
+	"GET /v1/reports/ledger":                         "getLedgerReport",
+	"GET /v1/reports/reconciliation":                 "getReconciliationReport",
+	"POST /v1/reconciliations":                       "startReconciliation",
+	"POST /v1/tickets":                               "createTicket",
+	"GET /v1/tickets":                                "listTickets",
+	"GET /v1/tickets/{id}":                           "getTicket",
+	"POST /v1/tickets/{id}/messages":                 "addTicketMessage",
+	"POST /v1/tickets/{id}/status":                   "setTicketStatus",
+	"POST /v1/tickets/{id}/csat":                     "rateTicket",
+	"GET /v1/sla-policies/{tier}":                    "getSLAPolicy",
+	"PUT /v1/sla-policies/{tier}":                    "replaceSLAPolicy",
+	"GET /v1/reports/sla":                            "getSLAReport",
+}
+
+var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
+
+// Every operation keeps its operationId, names a tag the document
+// defines, and says how it refuses a request (a 4xx).
+func TestEveryOperationHasItsStableOperationIDATagAndA4xx(t *testing.T) {
+	doc := loadDoc(t)
+	tags := map[string]bool{}
+	for _, tag := range doc.Tags {
+		tags[tag.Name] = true
+	}
+	seen := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			name := method + " " + path
+			seen[name] = true
+			if want, ok := operationIDs[name]; !ok {
+				t.Errorf("%s (operationId %q) is new: add it to operationIDs", name, op.OperationID)
+			} else if op.OperationID != want {
+				t.Errorf("%s: operationId %q, want %q — generated clients call it that", name, op.OperationID, want)
+			}
+			if !camelCase.MatchString(op.OperationID) {
+				t.Errorf("%s: operationId %q is not camelCase", name, op.OperationID)
+			}
+			if len(op.Tags) == 0 {
+				t.Errorf("%s: no tag", name)
+			}
+			for _, tag := range op.Tags {
+				if !tags[tag] {
+					t.Errorf("%s: tag %q is not among the document's tags", name, tag)
+				}
+			}
+			has4xx := false
+			for code := range op.Responses.Map() {
+				has4xx = has4xx || strings.HasPrefix(code, "4")
+			}
+			if !has4xx {
+				t.Errorf("%s: no 4xx response", name)
+			}
+		}
+	}
+	for name := range operationIDs {
+		if !seen[name] {
+			t.Errorf("%s is gone from the document, and with it a client method", name)
+		}
+	}
+}

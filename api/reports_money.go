@@ -13,13 +13,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
-	"github.com/refundflow/refundflow/workflows"
 )
 
 // ReportWindow is the days a report covers, in its time zone.
@@ -399,37 +396,50 @@ func (s *Server) reconciliationReport(c *gin.Context) {
 		r.CSV().Serve(c.Writer)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"run": r.Run, "findings": r.Findings})
+	c.JSON(http.StatusOK, gin.H{"run": r.Run, "findings": r.Findings, "next_scheduled_at": r.NextScheduledAt})
 }
 
 // ReconciliationReport is a reconciliation run with its findings.
 type ReconciliationReport struct {
+	// Run is nil before the first run.
 	Run      *postgres.ReconciliationRun
 	Findings []postgres.Finding
+	// NextScheduledAt is when the daily schedule runs next, nil when
+	// Temporal cannot say.
+	NextScheduledAt *time.Time
 }
 
 // ReconciliationReport returns run runID ("" for the latest) with its
-// findings; ENOTFOUND when there is no such run (or none yet).
+// findings and when the daily schedule runs next. Before the first run
+// the latest is an empty report; a runID that names no run is ENOTFOUND.
 func (s *Server) ReconciliationReport(ctx context.Context, runID string) (*ReconciliationReport, error) {
 	var pr refundflow.Problems
 	refundflow.CheckText(&pr, "run_id", runID)
 	if err := pr.Err(); err != nil {
 		return nil, err
 	}
+	r := &ReconciliationReport{Findings: []postgres.Finding{}, NextScheduledAt: s.nextScheduledReconciliation(ctx)}
 	run, findings, err := s.DB.ReconciliationRun(ctx, runID)
-	if err != nil {
+	switch {
+	case runID == "" && refundflow.ErrorKind(err) == refundflow.ENOTFOUND:
+		return r, nil
+	case err != nil:
 		return nil, err
 	}
-	if findings == nil {
-		findings = []postgres.Finding{}
+	r.Run = run
+	if findings != nil {
+		r.Findings = findings
 	}
-	return &ReconciliationReport{Run: run, Findings: findings}, nil
+	return r, nil
 }
 
-// CSV is one row per finding.
+// CSV is one row per finding (only the header before the first run).
 func (r *ReconciliationReport) CSV() CSV {
 	table := [][]string{{"run_id", "kind", "provider_refund_id", "refund_id", "order_id", "payment_intent", "currency",
 		"stripe_status", "stripe_amount", "ledger_amount", "detail"}}
+	if r.Run == nil {
+		return CSV{Filename: "reconciliation.csv", Rows: table}
+	}
 	for _, f := range r.Findings {
 		stripeAmount := ""
 		if f.StripeAmount != nil {
@@ -439,63 +449,6 @@ func (r *ReconciliationReport) CSV() CSV {
 			f.StripeStatus, stripeAmount, strconv.FormatInt(f.LedgerAmount, 10), f.Detail})
 	}
 	return CSV{Filename: "reconciliation-" + strings.ReplaceAll(r.Run.ID, "/", "_") + ".csv", Rows: table}
-}
-
-type reconcileRequest struct {
-	From *time.Time `json:"from"`
-	To   *time.Time `json:"to"`
-}
-
-// maxReconcileWindow bounds an on-demand run.
-const maxReconcileWindow = 93 * 24 * time.Hour
-
-// runReconciliation serves POST /v1/reports/reconciliation/run: an
-// on-demand reconciliation of the refunds Stripe created in [from, to)
-// (default: the UTC day before), answered as soon as it started.
-func (s *Server) runReconciliation(c *gin.Context) {
-	var req reconcileRequest
-	if !s.optionalBody(c, &req) {
-		return
-	}
-	day := s.Now().UTC().Truncate(24 * time.Hour)
-	in := workflows.ReconcileInput{From: day.Add(-24 * time.Hour), To: day, Trigger: workflows.ReconcileTriggerManual}
-	if req.From != nil {
-		in.From = *req.From
-	}
-	if req.To != nil {
-		in.To = *req.To
-	}
-	switch {
-	case !in.To.After(in.From):
-		s.fail(c, refundflow.FieldError("to", "invalid_window", "must be after from"))
-		return
-	case in.To.Sub(in.From) > maxReconcileWindow:
-		s.fail(c, refundflow.FieldError("to", "window_too_long", "a run covers at most %d days", int(maxReconcileWindow.Hours()/24)))
-		return
-	}
-	if s.Temporal == nil {
-		s.fail(c, refundflow.Errorf(refundflow.EUNAVAILABLE, "temporal_unavailable", "Temporal is not reachable; try again"))
-		return
-	}
-	id := workflows.ReconcileWorkflowID(newID("manual"))
-	if err := s.startReconcile(c.Request.Context(), id, in); err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusAccepted, gin.H{
-		"run_id": id, "workflow_id": id, "window_from": in.From.UTC(), "window_to": in.To.UTC(), "temporal_ui_url": s.temporalUIURL(id),
-	})
-}
-
-func (s *Server) startReconcile(ctx context.Context, id string, in workflows.ReconcileInput) error {
-	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: id, TaskQueue: workflows.RefundsTaskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.Reconcile, in)
-	if err != nil {
-		s.Logger.Error("start reconciliation", "run", id, "error", err)
-		return refundflow.Errorf(refundflow.EUNAVAILABLE, "workflow_unavailable", "the reconciliation could not be started now; try again")
-	}
-	return nil
 }
 
 // CSV is a report as a CSV attachment.

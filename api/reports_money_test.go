@@ -122,8 +122,8 @@ func TestReportsRefuseABadWindow(t *testing.T) {
 func TestReconciliationReportShowsTheRunAndItsFindings(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if r := e.do(refundflow.RoleApprover, "GET", "/v1/reports/reconciliation", nil); r.Status != http.StatusNotFound {
-		t.Fatalf("before any run: %d", r.Status)
+	if r := e.do(refundflow.RoleApprover, "GET", "/v1/reports/reconciliation?run_id=reconcile/none", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("a run that does not exist: %d", r.Status)
 	}
 	seedOrder(t, e, "dash", 10000)
 	from := time.Now().Add(-time.Hour)
@@ -169,15 +169,63 @@ func TestReconciliationReportShowsTheRunAndItsFindings(t *testing.T) {
 	}
 }
 
+// Before the first run the report is empty, not missing: no run, no
+// findings, and (this server has no Temporal to ask) no next time.
+func TestReconciliationReportBeforeAnyRunIsEmpty(t *testing.T) {
+	e := newEnv(t)
+	r := e.do(refundflow.RoleApprover, "GET", "/v1/reports/reconciliation", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("before any run: %d %s", r.Status, r.Body)
+	}
+	body := r.json(t)
+	if run, ok := body["run"]; !ok || run != nil {
+		t.Errorf("run: %v, want null", run)
+	}
+	if f, ok := body["findings"].([]any); !ok || len(f) != 0 {
+		t.Errorf("findings: %v, want []", body["findings"])
+	}
+	if next, ok := body["next_scheduled_at"]; !ok || next != nil {
+		t.Errorf("next_scheduled_at: %v, want null without Temporal", next)
+	}
+	if rows := readCSV(t, e.do(refundflow.RoleApprover, "GET", "/v1/reports/reconciliation?format=csv", nil)); len(rows) != 1 {
+		t.Errorf("csv before any run: %v, want the header alone", rows)
+	}
+}
+
 func TestReconciliationOnDemandChecksItsWindow(t *testing.T) {
 	e := newEnv(t)
-	r := e.do(refundflow.RoleAdmin, "POST", "/v1/reports/reconciliation/run", map[string]any{"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"})
-	if code, field := r.errorCode(t); r.Status != http.StatusBadRequest || code != "invalid_window" || field != "to" {
-		t.Fatalf("%d %s", r.Status, r.Body)
+	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	e.srv.Now = func() time.Time { return now }
+	for _, c := range []struct {
+		name string
+		body map[string]any
+		code string
+	}{
+		{"to before from", map[string]any{"from": "2026-03-02T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "invalid_window"},
+		{"to equal to from", map[string]any{"from": "2026-03-02T00:00:00Z", "to": "2026-03-02T00:00:00Z"}, "invalid_window"},
+		{"from alone, after now", map[string]any{"from": "2026-03-10T12:00:01Z"}, "invalid_window"},
+		{"more than 93 days", map[string]any{"from": "2025-12-06T11:59:59Z", "to": "2026-03-09T12:00:00Z"}, "window_too_long"},
+		{"to after now", map[string]any{"from": "2026-03-10T00:00:00Z", "to": "2026-03-10T12:00:01.5Z"}, "window_in_future"},
+		{"to alone, after now", map[string]any{"to": "2026-03-11T00:00:00Z"}, "window_in_future"},
+	} {
+		r := e.do(refundflow.RoleAdmin, "POST", "/v1/reconciliations", c.body)
+		if code, field := r.errorCode(t); r.Status != http.StatusBadRequest || code != c.code || field != "to" {
+			t.Errorf("%s: %d %s, want 400 %s on to", c.name, r.Status, r.Body, c.code)
+		}
 	}
-	// This server has no Temporal: a good request is answered 503.
-	if r := e.do(refundflow.RoleAdmin, "POST", "/v1/reports/reconciliation/run", nil); r.Status != http.StatusServiceUnavailable {
-		t.Fatalf("%d %s", r.Status, r.Body)
+	// This server has no Temporal: windows that pass the checks are
+	// answered 503, which the caller may retry.
+	for _, body := range []any{
+		nil,
+		map[string]any{},
+		map[string]any{"from": "2026-03-10T00:00:00Z"},
+		map[string]any{"to": "2026-03-10T12:00:01Z"},                                 // the end of the current second: Stripe's times are whole seconds
+		map[string]any{"from": "2025-12-07T12:00:00Z", "to": "2026-03-10T12:00:00Z"}, // 93 days, ending now
+	} {
+		r := e.do(refundflow.RoleAdmin, "POST", "/v1/reconciliations", body)
+		if code, _ := r.errorCode(t); r.Status != http.StatusServiceUnavailable || code != "temporal_unavailable" {
+			t.Errorf("%v: %d %s, want 503 temporal_unavailable", body, r.Status, r.Body)
+		}
 	}
 }
 

@@ -42,6 +42,8 @@ type Server struct {
 	// Throttle counts failed key checks per client address; Handler makes
 	// one with the defaults when it is nil. Share it with the console.
 	Throttle *AuthThrottle
+
+	nextReconciliation nextReconciliation
 }
 
 // Handler builds the router.
@@ -77,7 +79,8 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})))
+	// A count the database cannot give now is left out, not the page.
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
 	r.GET("/openapi.yaml", serveOpenAPI)
 	if s.Console != nil {
 		r.Any("/console/*path", func(c *gin.Context) { s.Console.ServeHTTP(c.Writer, withClientAddress(c)) })
@@ -121,7 +124,7 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/reports/refunds", s.authenticate(refundflow.ReadReports...), s.refundsReport)
 	v1.GET("/reports/ledger", s.authenticate(refundflow.ReadReports...), s.ledgerReport)
 	v1.GET("/reports/reconciliation", s.authenticate(refundflow.ReadReports...), s.reconciliationReport)
-	v1.POST("/reports/reconciliation/run", s.authenticate(admin), s.runReconciliation)
+	v1.POST("/reconciliations", s.authenticate(refundflow.RunReconciliations...), s.postReconciliation)
 	// Tickets and SLAs (SPEC 4.8): tickets.go.
 	v1.POST("/tickets", s.authenticate(refundflow.WorkTickets...), s.postTicket)
 	v1.GET("/tickets", s.authenticate(refundflow.WorkTickets...), s.listTickets)

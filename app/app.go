@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
 	"github.com/refundflow/refundflow/activities"
@@ -48,7 +49,6 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if err != nil {
 		return nil, err
 	}
-	reg.MustRegister(outbox.Collector{DB: db})
 	tc, err := temporalclient.Dial(ctx, cfg, logger, reg)
 	if err != nil {
 		db.Close()
@@ -68,7 +68,7 @@ func (a *App) Close() {
 func (a *App) Activities() *activities.Activities {
 	return &activities.Activities{
 		DB:     a.DB,
-		Stripe: payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2}),
+		Stripe: payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2, Metrics: a.Registry}),
 		Start:  workflows.Starter{Client: a.Temporal},
 		Logger: a.Logger,
 	}
@@ -115,10 +115,18 @@ func splitFrom(raw string) (string, string, error) {
 	return u.String(), from, nil
 }
 
-// RunWorker runs the Temporal workers until ctx ends.
+// RunWorker runs the Temporal workers until ctx ends, and serves their
+// /metrics on METRICS_ADDR when it is set.
 func (a *App) RunWorker(ctx context.Context) error {
 	if err := a.DB.EnsureDefaultPolicy(ctx); err != nil {
 		return err
+	}
+	if a.Config.MetricsAddr != "" {
+		stop, err := a.serveMetrics(a.Config.MetricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if err := workflows.EnsureReconcileSchedule(ctx, a.Temporal); err != nil {
 		return err
@@ -135,11 +143,34 @@ func (a *App) RunWorker(ctx context.Context) error {
 	})
 }
 
+// serveMetrics serves the registry at /metrics on addr until stop.
+func (a *App) serveMetrics(addr string) (stop func(), err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on METRICS_ADDR %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(l) }()
+	a.Logger.Info("worker metrics", "addr", l.Addr().String())
+	return func() { _ = hs.Close() }, nil
+}
+
 // RunAPI serves HTTP on cfg.HTTPAddr until ctx ends, then drains open
 // requests for up to 15 seconds. ready is called once the port is bound.
+// Its /metrics has the read model's and the outbox's counts besides the
+// process's own.
 func (a *App) RunAPI(ctx context.Context, ready func(addr string)) error {
 	if err := a.DB.EnsureDefaultPolicy(ctx); err != nil {
 		return err
+	}
+	// RunAPI may run again on the same App (tests restart it).
+	var already prometheus.AlreadyRegisteredError
+	for _, c := range []prometheus.Collector{a.DB.Metrics(), outbox.Collector{DB: a.DB}} {
+		if err := a.Registry.Register(c); err != nil && !errors.As(err, &already) {
+			return err
+		}
 	}
 	// One throttle for bad keys on the API and bad sign-ins on the console.
 	throttle := api.NewAuthThrottle(a.Registry, a.Logger)

@@ -7,6 +7,7 @@ package config_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
 
 	"github.com/refundflow/refundflow/config"
 )
@@ -40,7 +42,8 @@ var (
 		"api",
 		"worker",
 	}
-	stagingServices = []string{"stripe-mock", "mailpit"}
+	stagingServices    = []string{"stripe-mock", "mailpit"}
+	monitoringServices = []string{"prometheus", "grafana"}
 
 	// The services that run the refundflow image, and their subcommands.
 	refundflowCommands = map[string][]string{
@@ -127,13 +130,20 @@ func hostPort(t *testing.T, what, addr string) (string, int) {
 // goModVersion returns the version go.mod requires of module, without the v.
 func goModVersion(t *testing.T, module string) string {
 	t.Helper()
-	b, err := os.ReadFile("../go.mod")
+	return requiredVersion(t, "../go.mod", module)
+}
+
+// requiredVersion is the version (without the v) of module that the
+// go.mod file at path requires.
+func requiredVersion(t *testing.T, path, module string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(module) + `\s+v(\S+)`).FindSubmatch(b)
 	if m == nil {
-		t.Fatalf("go.mod does not require %s", module)
+		t.Fatalf("%s does not require %s", path, module)
 	}
 	return string(m[1])
 }
@@ -543,5 +553,130 @@ func TestDockerfileBuildsRefundflow(t *testing.T) {
 		if !slices.Contains(lines, want) && !slices.Contains(lines, want+"/") {
 			t.Errorf(".dockerignore: does not exclude %s", want)
 		}
+	}
+}
+
+// The monitoring profile runs Prometheus — the release whose promtool tests
+// the alert rules — scraping the api and every worker where they serve
+// /metrics, with the rules loaded, and Grafana provisioned with it and the
+// dashboard.
+func TestComposeMonitoring(t *testing.T) {
+	plain := loadCompose(t, nil)
+	for _, name := range monitoringServices {
+		if _, ok := plain.Services[name]; ok {
+			t.Errorf("%s runs without the monitoring profile (profiles: [monitoring])", name)
+		}
+	}
+	p := loadCompose(t, nil, "monitoring")
+	prom, graf := service(t, p, "prometheus"), service(t, p, "grafana")
+
+	// prometheus/prometheus v0.3XX.Y is Prometheus v3.XX.Y.
+	v := requiredVersion(t, "../tools/go.mod", "github.com/prometheus/prometheus")
+	minor, patch, _ := strings.Cut(strings.TrimPrefix(v, "0.3"), ".")
+	n, err := strconv.Atoi(minor)
+	if err != nil {
+		t.Fatalf("github.com/prometheus/prometheus v%s is not a v0.3XX release", v)
+	}
+	if want := fmt.Sprintf("prom/prometheus:v3.%d.%s", n, patch); prom.Image != want {
+		t.Errorf("prometheus: image %q, want %s (promtool's release in tools/go.mod tests the rules)", prom.Image, want)
+	}
+	if !regexp.MustCompile(`^grafana/grafana:\d+\.\d+\.\d+$`).MatchString(graf.Image) {
+		t.Errorf("grafana: image %q is not pinned to a release", graf.Image)
+	}
+
+	mounts := func(s types.ServiceConfig) map[string]string {
+		m := map[string]string{}
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeBind {
+				m[v.Target] = v.Source
+			}
+		}
+		return m
+	}
+	root := p.WorkingDir
+	pm := mounts(prom)
+	configFile := "/etc/prometheus/prometheus.yml"
+	if !slices.Contains(prom.Command, "--config.file="+configFile) || pm[configFile] != filepath.Join(root, "deploy/prometheus/prometheus.yml") {
+		t.Fatalf("prometheus: does not run deploy/prometheus/prometheus.yml (command %v, mounts %v)", prom.Command, pm)
+	}
+	var cfg struct {
+		RuleFiles     []string `yaml:"rule_files"`
+		ScrapeConfigs []struct {
+			JobName       string `yaml:"job_name"`
+			StaticConfigs []struct {
+				Targets []string `yaml:"targets"`
+			} `yaml:"static_configs"`
+			DNSSDConfigs []struct {
+				Names []string `yaml:"names"`
+				Port  int      `yaml:"port"`
+			} `yaml:"dns_sd_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	b, err := os.ReadFile(pm[configFile])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err = yaml.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.RuleFiles) != 1 || filepath.Dir(cfg.RuleFiles[0]) != "/etc/prometheus/rules" ||
+		pm["/etc/prometheus/rules"] != filepath.Join(root, "deploy/prometheus/rules") {
+		t.Errorf("prometheus: rule_files %v do not load deploy/prometheus/rules (mounts %v)", cfg.RuleFiles, pm)
+	}
+	var targets []string
+	for _, sc := range cfg.ScrapeConfigs {
+		for _, st := range sc.StaticConfigs {
+			targets = append(targets, st.Targets...)
+		}
+		for _, dns := range sc.DNSSDConfigs {
+			for _, n := range dns.Names {
+				targets = append(targets, net.JoinHostPort(n, strconv.Itoa(dns.Port)))
+			}
+		}
+	}
+	_, apiPort := hostPort(t, "api HTTP_ADDR", env(service(t, p, "api"))["HTTP_ADDR"])
+	host, workerPort := hostPort(t, "worker METRICS_ADDR", env(service(t, p, "worker"))["METRICS_ADDR"])
+	if host != "0.0.0.0" {
+		t.Errorf("worker: METRICS_ADDR binds %q; Prometheus reaches it from another container", host)
+	}
+	for _, want := range []string{"api:" + strconv.Itoa(apiPort), "worker:" + strconv.Itoa(workerPort)} {
+		if !slices.Contains(targets, want) {
+			t.Errorf("prometheus: scrapes %v, not %s", targets, want)
+		}
+	}
+
+	gm := mounts(graf)
+	if gm["/etc/grafana/provisioning"] != filepath.Join(root, "deploy/prometheus/grafana/provisioning") {
+		t.Errorf("grafana: not provisioned from deploy/prometheus/grafana/provisioning (mounts %v)", gm)
+	}
+	var providers struct {
+		Providers []struct {
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	if b, err = os.ReadFile(filepath.Join(root, "deploy/prometheus/grafana/provisioning/dashboards/refundflow.yml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &providers); err != nil {
+		t.Fatal(err)
+	}
+	if len(providers.Providers) != 1 || gm[providers.Providers[0].Options.Path] != filepath.Join(root, "deploy/prometheus/grafana/dashboards") {
+		t.Errorf("grafana: the dashboard provider reads %+v, where deploy/prometheus/grafana/dashboards is not mounted (mounts %v)", providers.Providers, gm)
+	}
+	var sources struct {
+		Datasources []struct {
+			URL string `yaml:"url"`
+		} `yaml:"datasources"`
+	}
+	if b, err = os.ReadFile(filepath.Join(root, "deploy/prometheus/grafana/provisioning/datasources/prometheus.yml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &sources); err != nil {
+		t.Fatal(err)
+	}
+	if len(sources.Datasources) != 1 || sources.Datasources[0].URL != "http://prometheus:9090" {
+		t.Errorf("grafana: data sources %+v, want the prometheus service", sources.Datasources)
 	}
 }

@@ -33,6 +33,9 @@ type Config struct {
 	// proxies in front of the API whose X-Forwarded-For names the client;
 	// from anyone else the peer address is the client's.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+	// MetricsAddr is where `refundflow worker` serves /metrics (the API
+	// serves its own on HTTP_ADDR); empty: nowhere.
+	MetricsAddr string `env:"METRICS_ADDR"`
 
 	StripeSecretKey     string  `env:"STRIPE_SECRET_KEY"`
 	StripeAPIBase       string  `env:"STRIPE_API_BASE"`

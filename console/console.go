@@ -36,6 +36,7 @@ type Commands interface {
 	SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id string, status refundflow.TicketStatus) (*postgres.Ticket, error)
 	RemediateOutage(ctx context.Context, key *refundflow.APIKey, id, mode string) (*refundflow.Outage, error)
 	CancelRemediation(ctx context.Context, id string) (*refundflow.Outage, error)
+	StartReconciliation(ctx context.Context, from, to *time.Time) (*api.ReconciliationStarted, error)
 }
 
 // Reports are the figures the console shows and exports; *api.Server
@@ -119,6 +120,7 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/console/finance/refunds.csv", allowed: refundflow.ReadReports, handler: windowCSV(s, Reports.RefundsReport)},
 		{method: "GET", pattern: "/console/finance/ledger.csv", allowed: refundflow.ReadReports, handler: windowCSV(s, Reports.LedgerReport)},
 		{method: "GET", pattern: "/console/finance/reconciliation.csv", allowed: refundflow.ReadReports, handler: s.reconciliationCSV},
+		{method: "POST", pattern: "/console/finance/reconcile", allowed: refundflow.RunReconciliations, handler: s.reconcile},
 		{method: "GET", pattern: "/console/analytics", allowed: refundflow.ReadReports, handler: s.analytics},
 		{method: "GET", pattern: "/console/analytics/courses.csv", allowed: refundflow.ReadReports, handler: s.coursesCSV},
 		{method: "GET", pattern: "/console/analytics/sla.csv", allowed: refundflow.ReadReports, handler: windowCSV(s, Reports.SLAReport)},

@@ -10,6 +10,7 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/ledger"
+	"github.com/refundflow/refundflow/workflows"
 )
 
 // reportZones are the time zones a report's days can be cut in.
@@ -62,8 +63,17 @@ type financePage struct {
 	Refunds   *api.RefundsReport
 	Clawbacks []clawbackRow
 	Ledger    ledgerSummary
-	// Reconciliation is the latest run; nil before the first.
+	// Reconciliation is the run just started from this page (RunID), else
+	// the latest; its Run is nil before the first.
 	Reconciliation *api.ReconciliationReport
+	RunID          string
+	// Starting: the run RunID was started but has not recorded itself yet.
+	Starting bool
+	// Refresh asks the page to reload itself (seconds) until the run shown
+	// has finished.
+	Refresh      int
+	Flash        *flash
+	CanReconcile bool
 }
 
 type clawbackRow struct {
@@ -144,21 +154,62 @@ func (s *Server) finance(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.failPage(w, r, err)
 		return
 	}
-	page := financePage{Window: win, Refunds: refunds, Ledger: summarize(journal)}
+	q := r.URL.Query()
+	page := financePage{Window: win, Refunds: refunds, Ledger: summarize(journal),
+		RunID: runIDParam(q.Get("run")), Flash: readFlash(language(r), q, "", financeDone), CanReconcile: sess.can(refundflow.RunReconciliations...)}
 	for _, t := range refunds.Totals {
 		for _, c := range t.Clawbacks {
 			page.Clawbacks = append(page.Clawbacks, clawbackRow{Currency: t.Currency, Clawback: c})
 		}
 	}
-	recon, err := s.Reports.ReconciliationReport(ctx, "")
-	switch {
-	case err == nil:
-		page.Reconciliation = recon
-	case refundflow.ErrorKind(err) != refundflow.ENOTFOUND:
+	recon, err := s.Reports.ReconciliationReport(ctx, page.RunID)
+	if page.RunID != "" && refundflow.ErrorKind(err) == refundflow.ENOTFOUND {
+		page.Starting = true
+		recon, err = s.Reports.ReconciliationReport(ctx, "")
+	}
+	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
+	page.Reconciliation = recon
+	if page.Starting || recon.Run != nil && recon.Run.FinishedAt == nil {
+		page.Refresh = 3
+	}
 	s.render(w, r, sess, http.StatusOK, "finance", page)
+}
+
+// runIDParam is the reconciliation run a query names, "" for anything
+// that is not a run's id (which then never reaches PostgreSQL).
+func runIDParam(v string) string {
+	name, ok := strings.CutPrefix(v, workflows.ReconcileWorkflowID(""))
+	if !ok || !refundflow.ValidID(name) {
+		return ""
+	}
+	return v
+}
+
+// reconcile starts a reconciliation of the page's days, up to now, through
+// the API's own command, and shows the run.
+func (s *Server) reconcile(w http.ResponseWriter, r *http.Request, _ *session) {
+	win, err := s.reportWindow(r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	q := url.Values{"from": {win.From}, "to": {win.To}, "tz": {win.TZ}}
+	if win.Error != "" {
+		s.redirectAfterPost(w, r, "/console/finance", q, "", refundflow.Errorf(refundflow.EINVALID, "invalid_window", "%s", win.Error))
+		return
+	}
+	from, to := win.Start, &win.End
+	if to.After(s.Now()) {
+		to = nil // the days so far: the API ends the window now
+	}
+	started, err := s.Commands.StartReconciliation(r.Context(), &from, to)
+	if err == nil {
+		q.Set("run", started.RunID)
+	}
+	s.redirectAfterPost(w, r, "/console/finance", q, "reconciliation_started", err)
 }
 
 // The CSV exports answer with the API's CSV of the same report, for the

@@ -30,6 +30,7 @@ type flash struct {
 var (
 	queueDone   = []string{"approved", "approval_recorded", "rejected"}
 	outagesDone = []string{"remediation_started", "remediation_canceled"}
+	financeDone = []string{"reconciliation_started"}
 	ticketDone  = append([]string{"replied"}, movedCodes()...)
 )
 
@@ -56,6 +57,8 @@ var refusalCodes = []string{
 	// Outages.
 	"invalid_mode", "outage_not_ended", "outage_too_short", "remediation_mode_differs", "remediation_completed",
 	"remediation_stopping", "remediation_not_started",
+	// Reconciliation.
+	"invalid_window",
 }
 
 // readFlash reads a page's flash from its query: done codes among done,

@@ -37,7 +37,10 @@ type Options struct {
 	StripeMock string
 	// PostgresPort is the project-local cluster's port.
 	PostgresPort int
-	Logger       *slog.Logger
+	// TemporalAddress is where the embedded Temporal server listens, when
+	// not TEMPORAL_ADDRESS's default ("" keeps it; tests pick free ports).
+	TemporalAddress string
+	Logger          *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -85,6 +88,9 @@ func Run(ctx context.Context, o Options) error {
 
 	var temporalUI string
 	if !temporalGiven {
+		if o.TemporalAddress != "" {
+			cfg.TemporalAddress = o.TemporalAddress
+		}
 		ui, err := hostPort(cfg.TemporalUIURL)
 		if err != nil {
 			return err

@@ -19,6 +19,8 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/stripe/stripe-go/v76"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
@@ -697,6 +699,76 @@ func TestFinanceSeesTheMonthsMoneyInTheConsole(t *testing.T) {
 	b.noErrors()
 }
 
+// Finance (an admin) reconciles the month from the finance page: the run
+// goes through the daily schedule's workflow, the page follows it until it
+// has finished and shows when it ran and what it found — here a refund made
+// by hand in Stripe's dashboard, adopted onto its order. An approver reads
+// the same report but is offered no button.
+func TestFinanceStartsAReconciliationFromTheFinancePage(t *testing.T) {
+	s := newStack(t, stackOptions{})
+	s.seed("rc-dash", course("rc-course"), 5000, 3*24*time.Hour)
+	sc := &stripeclient.API{}
+	sc.Init("sk_test_dashboard", &stripe.Backends{API: stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{URL: stripe.String(s.world.StripeAt)})})
+	if _, err := sc.Refunds.New(&stripe.RefundParams{PaymentIntent: stripe.String("pi_rc-dash"), Amount: stripe.Int64(1200)}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t)
+	b.signIn(s, admin)
+	b.visit(s, "/console/finance", "finance")
+	if b.count("#no-reconciliation") != 1 {
+		t.Fatalf("a new install shows a reconciliation: %v", b.texts("#reconciliation dl"))
+	}
+	b.run(chromedp.Click("#reconcile-now", chromedp.ByID), chromedp.WaitVisible(`#reconciliation .alert.ok`, chromedp.ByQuery))
+	deadline := time.Now().Add(90 * time.Second)
+	var status string
+	for time.Now().Before(deadline) && status != "finished" {
+		// The page reloads itself until the run has finished; a read that
+		// meets a reload is simply tried again.
+		_ = chromedp.Run(b.ctx, chromedp.Evaluate(`(document.querySelector("#reconciliation-status") || {dataset: {}}).dataset.status || ""`, &status))
+		time.Sleep(300 * time.Millisecond)
+	}
+	if status != "finished" {
+		t.Fatalf("the finance page shows the run %q after 90 s", status)
+	}
+	run := b.texts("#reconciliation-run")
+	if len(run) != 1 || !strings.HasPrefix(run[0], "reconcile/manual_") {
+		t.Fatalf("run %v", run)
+	}
+	if got := b.texts("#reconciliation-status"); len(got) != 1 || got[0] != "finished · on demand" {
+		t.Fatalf("status %v", got)
+	}
+	if got := b.texts("#reconciliation-at"); len(got) != 1 || !strings.Contains(got[0], "finished") {
+		t.Fatalf("when it ran: %v", got)
+	}
+	if got := b.texts("#reconciliation-findings"); len(got) != 1 || got[0] != "0 · adopted 1" {
+		t.Fatalf("result %v", got)
+	}
+	if b.count("#findings tr.finding-manual_refund_adopted") != 1 || b.count("#auto-refresh") != 0 {
+		t.Fatalf("findings %v", b.texts("#findings tbody tr"))
+	}
+	var report struct {
+		Run struct {
+			ID      string `json:"id"`
+			Adopted int    `json:"adopted"`
+		} `json:"run"`
+	}
+	if code := s.do(approver, "GET", "/v1/reports/reconciliation", nil, &report); code != http.StatusOK || report.Run.ID != run[0] || report.Run.Adopted != 1 {
+		t.Fatalf("the API's report: %d %+v", code, report)
+	}
+	if got := s.world.OrderNow("rc-dash").RefundedAmount; got != 1200 {
+		t.Fatalf("the dashboard refund is not booked onto its order: %d", got)
+	}
+	b.screenshot("finance-reconciled")
+
+	b.signIn(s, approver)
+	b.visit(s, "/console/finance", "finance")
+	if b.count("#reconcile-now") != 0 || len(b.texts("#reconciliation-run")) != 1 {
+		t.Fatal("an approver is offered the button, or does not see the run")
+	}
+	b.noErrors()
+}
+
 // Each role sees the pages it may use, in its menu and nowhere else: the
 // others answer 403, and so do their forms and exports. Every page a role
 // may see renders without an error, empty as a new install is.
@@ -719,6 +791,7 @@ func TestConsolePagesFollowTheRole(t *testing.T) {
 		{"GET", "/console/finance/ledger.csv", []refundflow.Role{approver, admin}},
 		{"GET", "/console/analytics/courses.csv", []refundflow.Role{approver, admin}},
 		{"GET", "/console/analytics/sla.csv", []refundflow.Role{approver, admin}},
+		{"POST", "/console/finance/reconcile", []refundflow.Role{admin}},
 		{"POST", "/console/outages/out-x/remediate", []refundflow.Role{admin}},
 		{"POST", "/console/outages/out-x/cancel", []refundflow.Role{admin}},
 		{"POST", "/console/tickets/tk-x/messages", []refundflow.Role{agent}},

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -184,6 +185,7 @@ func startWorkerProcess(t *testing.T, bin string, cfg config.Config) *workerProc
 		"STRIPE_RATE_PER_SECOND=50",
 		"PLATFORM_WEBHOOK_URL="+cfg.PlatformWebhookURL,
 		"PLATFORM_WEBHOOK_SECRET="+cfg.PlatformWebhookSecret,
+		"METRICS_ADDR="+cfg.MetricsAddr,
 	)
 	p := &workerProcess{cmd: cmd, log: &bytes.Buffer{}}
 	cmd.Stdout, cmd.Stderr = p.log, p.log
@@ -384,12 +386,12 @@ func TestReportsMatchStripesRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	now := s.world.Stripe.Now()
+	// From an hour ago until now (to defaults to the moment of the request).
 	var started struct {
 		RunID string `json:"run_id"`
 	}
-	if code := s.do(admin, "POST", "/v1/reports/reconciliation/run", map[string]any{
-		"from": now.Add(-time.Hour).UTC().Format(time.RFC3339), "to": now.Add(time.Hour).UTC().Format(time.RFC3339),
+	if code := s.do(admin, "POST", "/v1/reconciliations", map[string]any{
+		"from": s.world.Stripe.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
 	}, &started); code != http.StatusAccepted {
 		t.Fatalf("run reconciliation: %d", code)
 	}
@@ -487,5 +489,88 @@ func (s *stack) seedConnect(orderID string, amount, fee int64) {
 	}
 	if code := s.do(platform, "PUT", "/v1/orders/"+orderID, order, nil); code/100 != 2 {
 		s.t.Fatalf("order: %d", code)
+	}
+}
+
+// Before the daily schedule has run, finance reads an empty report that
+// says when it will run (Temporal's word). A run started without a window
+// covers what the schedule covers, the UTC day before, through the same
+// workflow, and its report is where the answer says.
+func TestReconciliationOnDemandCoversTheScheduledDayAndReportsWhere(t *testing.T) {
+	s := newMoneyStack(t, true)
+	ctx := context.Background()
+	schedule := s.app.Temporal.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
+	var want time.Time
+	eventually(t, time.Minute, "the daily reconciliation schedule", func() bool {
+		d, err := schedule.Describe(ctx)
+		if err != nil || len(d.Info.NextActionTimes) == 0 {
+			return false
+		}
+		want = d.Info.NextActionTimes[0]
+		return true
+	})
+	var empty struct {
+		Run             *struct{ ID string } `json:"run"`
+		Findings        []any                `json:"findings"`
+		NextScheduledAt *time.Time           `json:"next_scheduled_at"`
+	}
+	if code := s.do(approver, "GET", "/v1/reports/reconciliation", nil, &empty); code != http.StatusOK {
+		t.Fatalf("report before any run: %d", code)
+	}
+	if empty.Run != nil || empty.Findings == nil || len(empty.Findings) != 0 || empty.NextScheduledAt == nil || !empty.NextScheduledAt.Equal(want) {
+		t.Fatalf("report before any run: %+v, want no run, no findings, next at %s", empty, want)
+	}
+	if next := empty.NextScheduledAt.UTC(); next.Hour() != 1 || next.Minute() != 30 || !next.After(time.Now()) || next.Sub(time.Now()) > 24*time.Hour {
+		t.Fatalf("the next daily run is at %s, not the coming 01:30 UTC", next)
+	}
+
+	req, err := http.NewRequest("POST", s.api+"/v1/reconciliations", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+s.keys[admin].secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started struct {
+		RunID      string    `json:"run_id"`
+		WorkflowID string    `json:"workflow_id"`
+		WindowFrom time.Time `json:"window_from"`
+		WindowTo   time.Time `json:"window_to"`
+		ReportURL  string    `json:"report_url"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("start: %d %v", resp.StatusCode, err)
+	}
+	from, to := workflows.ReconcileDayBefore(time.Now())
+	if !started.WindowFrom.Equal(from) || !started.WindowTo.Equal(to) || started.WorkflowID != started.RunID ||
+		resp.Header.Get("Location") != started.ReportURL {
+		t.Fatalf("started %+v (Location %q), want the window %s – %s", started, resp.Header.Get("Location"), from, to)
+	}
+	desc, err := s.app.Temporal.DescribeWorkflowExecution(ctx, started.WorkflowID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ := desc.GetWorkflowExecutionInfo().GetType().GetName(); typ != "Reconcile" {
+		t.Fatalf("the run is a %s workflow, not the schedule's Reconcile", typ)
+	}
+	s.waitForClosed(started.WorkflowID)
+	var report struct {
+		Run struct {
+			ID         string    `json:"id"`
+			Trigger    string    `json:"trigger"`
+			Status     string    `json:"status"`
+			WindowFrom time.Time `json:"window_from"`
+			WindowTo   time.Time `json:"window_to"`
+		} `json:"run"`
+	}
+	if code := s.do(approver, "GET", started.ReportURL, nil, &report); code != http.StatusOK {
+		t.Fatalf("GET %s: %d", started.ReportURL, code)
+	}
+	if r := report.Run; r.ID != started.RunID || r.Trigger != "manual" || r.Status != "finished" || !r.WindowFrom.Equal(from) || !r.WindowTo.Equal(to) {
+		t.Fatalf("report %+v", r)
 	}
 }

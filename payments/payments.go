@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 )
@@ -39,6 +40,8 @@ type Config struct {
 	// DisableKeepAlives makes every call a new connection (chaos runs: a
 	// dropped connection is then seen rather than silently resent).
 	DisableKeepAlives bool
+	// Metrics, when set, counts Stripe's responses by status (metrics.go).
+	Metrics prometheus.Registerer
 }
 
 // Client makes and reads refunds.
@@ -57,8 +60,12 @@ func New(cfg Config) *Client {
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.DisableKeepAlives = cfg.DisableKeepAlives
+	var rt http.RoundTripper = transport
+	if cfg.Metrics != nil {
+		rt = countResponses(cfg.Metrics, transport)
+	}
 	bc := &stripe.BackendConfig{
-		HTTPClient:        &http.Client{Timeout: timeout, Transport: transport},
+		HTTPClient:        &http.Client{Timeout: timeout, Transport: rt},
 		MaxNetworkRetries: stripe.Int64(cfg.MaxNetworkRetries),
 		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
 	}

@@ -63,7 +63,7 @@ func TestDepsRefusesAtOnceWithTheInstallCommandWhenNotRoot(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", code, stderr)
 	}
-	for _, want := range []string{"apt-get update && apt-get install -y --no-install-recommends", "chromium"} {
+	for _, want := range []string{"apt-get update && apt-get install -y --no-install-recommends", "chromium", "nodejs npm"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("the message does not name %q:\n%s", want, stderr)
 		}

@@ -36,8 +36,7 @@ type ReconcileInput struct {
 // under the run's id — the workflow's id — for the reconciliation report.
 func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.ReconciliationRun, error) {
 	if in.From.IsZero() || in.To.IsZero() {
-		day := workflow.Now(ctx).UTC().Truncate(24 * time.Hour)
-		in.From, in.To = day.Add(-24*time.Hour), day
+		in.From, in.To = ReconcileDayBefore(workflow.Now(ctx))
 	}
 	if in.Trigger == "" {
 		in.Trigger = ReconcileTriggerSchedule
@@ -81,6 +80,22 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.Reconciliatio
 		return nil, err
 	}
 	return &out, nil
+}
+
+// ReconcileDayBefore is the window a run covers unless asked otherwise:
+// the UTC day before now.
+func ReconcileDayBefore(now time.Time) (from, to time.Time) {
+	day := now.UTC().Truncate(24 * time.Hour)
+	return day.Add(-24 * time.Hour), day
+}
+
+// StartReconcile starts a run of the reconciliation workflow — the one the
+// daily schedule starts — under id, for an on-demand run (API, console,
+// CLI). An id that ran before is refused.
+func StartReconcile(ctx context.Context, c client.Client, id string, in ReconcileInput) (client.WorkflowRun, error) {
+	return c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: RefundsTaskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, Reconcile, in)
 }
 
 // Reconciliation triggers.

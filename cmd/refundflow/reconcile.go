@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/refundflow/refundflow/config"
 	"github.com/refundflow/refundflow/postgres"
@@ -25,8 +23,8 @@ func newReconcileCmd() *cobra.Command {
 			"The findings are in GET /v1/reports/reconciliation?run_id=<id>.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			day := time.Now().UTC().Truncate(24 * time.Hour)
-			in := workflows.ReconcileInput{From: day.Add(-24 * time.Hour), To: day, Trigger: workflows.ReconcileTriggerManual}
+			in := workflows.ReconcileInput{Trigger: workflows.ReconcileTriggerManual}
+			in.From, in.To = workflows.ReconcileDayBefore(time.Now())
 			for _, f := range []struct {
 				name, value string
 				into        *time.Time
@@ -53,9 +51,7 @@ func newReconcileCmd() *cobra.Command {
 			}
 			defer c.Close()
 			id := workflows.ReconcileWorkflowID(fmt.Sprintf("cli-%d", time.Now().UnixNano()))
-			run, err := c.ExecuteWorkflow(cmd.Context(), client.StartWorkflowOptions{
-				ID: id, TaskQueue: workflows.RefundsTaskQueue, WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			}, workflows.Reconcile, in)
+			run, err := workflows.StartReconcile(cmd.Context(), c, id, in)
 			if err != nil {
 				return fmt.Errorf("start reconciliation: %w", err)
 			}
