@@ -275,7 +275,7 @@ func (c Config) summary() ConfigSummary {
 	return ConfigSummary{
 		Floor: c.Floor, Pipeline: c.Pipeline, Rounds: max(c.Rounds, 1), PipelineStripeRate: c.PipelineStripeRate, Shapes: c.Shapes,
 		FloorPostgres: c.FloorPostgres,
-		ReadRate: c.ReadRate, ReadSeconds: c.ReadDuration.Seconds(), RemediationOrders: c.RemediationOrders,
+		ReadRate:      c.ReadRate, ReadSeconds: c.ReadDuration.Seconds(), RemediationOrders: c.RemediationOrders,
 		StripeRate: c.StripeRate, StripeLimit: c.StripeLimit, WaitingCases: c.WaitingCases,
 		WaitingConcurrency: c.WaitingConcurrency, SQLiteConns: max(c.SQLiteConns, 1),
 	}
