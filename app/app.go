@@ -69,8 +69,9 @@ func (a *App) Activities() *activities.Activities {
 	return &activities.Activities{
 		DB:     a.DB,
 		Stripe: payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2, Metrics: a.Registry}),
-		Start:  workflows.Starter{Client: a.Temporal},
-		Logger: a.Logger,
+		Engine:      workflows.Engine{Client: a.Temporal},
+		OfferWindow: a.Config.OfferWindow, ApprovalSLA: a.Config.ApprovalSLA,
+		Logger:      a.Logger,
 	}
 }
 

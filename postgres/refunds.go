@@ -72,7 +72,8 @@ type NewRefund struct {
 	RequestHash    []byte
 }
 
-// InsertRefund records a new case as "evaluating". It fails with
+// InsertRefund records a new case of the order as "evaluating", with the
+// order's learner, product and currency as they stand. It fails with
 // ECONFLICT "refund_in_progress" when the order already has an open case
 // (the error's Field holds that case's id) and with ECONFLICT
 // "idempotency_key_used" when the key was used before.
@@ -82,11 +83,13 @@ func (db *DB) InsertRefund(ctx context.Context, n NewRefund) (*RefundCase, error
 		key = &n.IdempotencyKey
 	}
 	row, err := db.q.InsertRefund(ctx, sqlgen.InsertRefundParams{
-		ID: n.ID, OrderID: n.Order.ID, LearnerID: n.Order.LearnerID, ProductID: n.Order.ProductID,
-		Reason: string(n.Reason), Description: n.Description, Evidence: nonNil(n.Evidence),
-		SkipRetention: n.SkipRetention, SubmittedBy: n.SubmittedBy, IdempotencyKey: key,
-		RequestHash: n.RequestHash, Currency: string(n.Order.Currency),
+		ID: n.ID, OrderID: n.Order.ID, Reason: string(n.Reason), Description: n.Description, Evidence: nonNil(n.Evidence),
+		SkipRetention: n.SkipRetention, SubmittedBy: n.SubmittedBy, IdempotencyKey: key, RequestHash: n.RequestHash,
 	})
+	if isNoRows(err) {
+		return nil, &refundflow.Error{Kind: refundflow.EUNPROCESSABLE, Code: "unknown_order", Field: "order_id",
+			Message: fmt.Sprintf("order %q is not known", n.Order.ID)}
+	}
 	if err != nil {
 		switch constraintName(err) {
 		case "refunds_one_open_case_per_order":
@@ -112,12 +115,6 @@ func (db *DB) GetRefundByIdempotencyKey(ctx context.Context, submittedBy, key st
 		return nil, notFound(err, "no case for Idempotency-Key %q", key)
 	}
 	return caseFromRow(row)
-}
-
-// DeleteUnstartedRefund removes a case whose workflow never started.
-func (db *DB) DeleteUnstartedRefund(ctx context.Context, id string) error {
-	_, err := db.q.DeleteUnstartedRefund(ctx, id)
-	return err
 }
 
 // GetRefund returns a case with its offers, approvals and timeline.

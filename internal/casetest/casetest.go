@@ -66,7 +66,7 @@ func New(t testing.TB) *World {
 		Acts: &activities.Activities{
 			DB:     db,
 			Stripe: payments.New(payments.Config{SecretKey: "sk_test_casetest", APIBase: stripeSrv.URL}),
-			Start:  starts,
+			Engine: starts,
 			Logger: logger,
 		},
 		Outbox: &outbox.Dispatcher{
@@ -100,6 +100,16 @@ func (s *Starts) StartRefund(_ context.Context, c activities.RefundStart) error 
 	defer s.mu.Unlock()
 	s.Refunds = append(s.Refunds, c)
 	return nil
+}
+
+// RefundRun says a case's workflow runs (the test runs it).
+func (s *Starts) RefundRun(context.Context, string) (activities.Run, error) {
+	return activities.Run{Running: true}, nil
+}
+
+// EndedAbnormally lists none: the tests' workflows end as they end.
+func (s *Starts) EndedAbnormally(context.Context, time.Time) ([]activities.EndedRun, error) {
+	return nil, nil
 }
 
 // StartTicket records a ticket's start.
