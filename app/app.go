@@ -67,11 +67,11 @@ func (a *App) Close() {
 // Stripe, and the Temporal client the activities start workflows with.
 func (a *App) Activities() *activities.Activities {
 	return &activities.Activities{
-		DB:     a.DB,
-		Stripe: payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2, Metrics: a.Registry}),
+		DB:          a.DB,
+		Stripe:      payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2, Metrics: a.Registry}),
 		Engine:      workflows.Engine{Client: a.Temporal},
 		OfferWindow: a.Config.OfferWindow, ApprovalSLA: a.Config.ApprovalSLA,
-		Logger:      a.Logger,
+		Logger: a.Logger,
 	}
 }
 
