@@ -94,6 +94,9 @@ type RefundStart struct {
 	ApprovalSLA time.Duration
 	// ExtensionOffer: an outage remediation in offer mode opened the case.
 	ExtensionOffer bool
+	// StartedBy names who started the case when its request could not
+	// (SweptBy); "" when the request did.
+	StartedBy string
 }
 
 // TicketStart names a ticket whose row is written and whose workflow an

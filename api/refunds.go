@@ -156,11 +156,17 @@ func (s *Server) replayRefund(c *gin.Context, existing *postgres.RefundCase, has
 	s.respondCase(c, http.StatusOK, existing.ID)
 }
 
+// startTimeout bounds how long a request waits for Temporal to start a
+// case: an unreachable cluster is answered 503 in seconds, not minutes.
+const startTimeout = 5 * time.Second
+
 // startRefundWorkflow starts the case's workflow; starting one that runs,
 // or ran, already is not an error. A case whose workflow cannot be
 // started now stays recorded: the sweeper starts it within a minute or
 // two, and the answer says so and names it.
 func (s *Server) startRefundWorkflow(ctx context.Context, rc *postgres.RefundCase) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
 	err := workflows.Engine{Client: s.Temporal}.StartRefund(ctx, activities.RefundStartOf(rc, s.Config.OfferWindow, s.Config.ApprovalSLA))
 	if err == nil {
 		return nil

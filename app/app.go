@@ -129,9 +129,6 @@ func (a *App) RunWorker(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	if err := workflows.EnsureReconcileSchedule(ctx, a.Temporal); err != nil {
-		return err
-	}
 	if err := workflows.EnsureSchedules(ctx, a.Temporal); err != nil {
 		return err
 	}

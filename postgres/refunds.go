@@ -43,6 +43,9 @@ type RefundCase struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	ClosedAt         *time.Time
+	// LastSeq is the sequence number of the last step recorded (0: none
+	// since the case was opened).
+	LastSeq int
 
 	Offers    []refundflow.Offer
 	Approvals []refund.Approval
@@ -201,6 +204,7 @@ func caseFromRow(r sqlgen.Refund) (*RefundCase, error) {
 		EscalationLevel: int(r.EscalationLevel), SLADueAt: utcPtr(r.SlaDueAt), OfferExpiresAt: utcPtr(r.OfferExpiresAt),
 		AppealUntil: utcPtr(r.AppealUntil), Appealed: r.Appealed, PaymentAmount: r.PaymentAmount,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utcPtr(r.ClosedAt),
+		LastSeq: int(r.LastSeq),
 	}
 	if r.IdempotencyKey != nil {
 		c.IdempotencyKey = *r.IdempotencyKey

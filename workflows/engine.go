@@ -37,7 +37,7 @@ func (s Engine) StartRefund(ctx context.Context, c activities.RefundStart) error
 	}, Refund, RefundInput{
 		RefundID: c.RefundID, SubmittedBy: c.SubmittedBy, SkipRetention: c.SkipRetention,
 		OfferWindow: c.OfferWindow, ApprovalSLA: c.ApprovalSLA, AppealWindow: DefaultAppealWindow,
-		ExtensionOffer: c.ExtensionOffer,
+		ExtensionOffer: c.ExtensionOffer, StartedBy: c.StartedBy,
 	})
 	return started(err)
 }

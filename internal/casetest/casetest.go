@@ -87,11 +87,15 @@ func (w *World) Deliver() {
 
 // Starts records the workflows activities start, for tests that run a
 // workflow in the time-skipping environment (integration tests start them
-// for real, with workflows.Starter).
+// for real, with workflows.Engine). It says a case started here runs and
+// any other has no workflow, unless Runs says otherwise; Ended is what
+// EndedAbnormally lists.
 type Starts struct {
 	mu      sync.Mutex
 	Refunds []activities.RefundStart
 	Tickets []activities.TicketStart
+	Runs    map[string]activities.Run
+	Ended   []activities.EndedRun
 }
 
 // StartRefund records a case's start.
@@ -102,14 +106,26 @@ func (s *Starts) StartRefund(_ context.Context, c activities.RefundStart) error 
 	return nil
 }
 
-// RefundRun says a case's workflow runs (the test runs it).
-func (s *Starts) RefundRun(context.Context, string) (activities.Run, error) {
-	return activities.Run{Running: true}, nil
+// RefundRun says how a case's workflow stands.
+func (s *Starts) RefundRun(_ context.Context, refundID string) (activities.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.Runs[refundID]; ok {
+		return r, nil
+	}
+	for _, c := range s.Refunds {
+		if c.RefundID == refundID {
+			return activities.Run{Running: true}, nil
+		}
+	}
+	return activities.Run{Missing: true}, nil
 }
 
-// EndedAbnormally lists none: the tests' workflows end as they end.
+// EndedAbnormally lists Ended.
 func (s *Starts) EndedAbnormally(context.Context, time.Time) ([]activities.EndedRun, error) {
-	return nil, nil
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.Ended), nil
 }
 
 // StartTicket records a ticket's start.
