@@ -129,9 +129,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		}
 		defer stop()
 	}
-	if err := workflows.EnsureSchedules(ctx, a.Temporal); err != nil {
-		return err
-	}
+	go a.ensureSchedules(ctx)
 	deliveries, err := a.Outbox()
 	if err != nil {
 		return err
@@ -139,6 +137,26 @@ func (a *App) RunWorker(ctx context.Context) error {
 	return worker.Run(ctx, a.Temporal, a.Activities(), worker.Options{
 		StripeRatePerSecond: a.Config.StripeRatePerSecond, Logger: a.Logger, Outbox: deliveries,
 	})
+}
+
+// ensureSchedules creates or updates the Temporal Schedules, trying again
+// until it succeeds: a worker that starts while Temporal is away (or loses
+// it half-way) runs on and sets them up once Temporal answers.
+func (a *App) ensureSchedules(ctx context.Context) {
+	wait := time.Second
+	for {
+		err := workflows.EnsureSchedules(ctx, a.Temporal)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		a.Logger.Warn("the schedules are not set up yet; trying again", "in", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
+	}
 }
 
 // serveMetrics serves the registry at /metrics on addr until stop.

@@ -31,6 +31,7 @@ import (
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/stripefake"
+	"github.com/refundflow/refundflow/workflows"
 )
 
 var (
@@ -119,7 +120,13 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	s := &stack{t: t, world: w, app: a, keys: map[refundflow.Role]*key{}}
 	done := make(chan error, 2)
 	ready := make(chan string, 1)
-	go func() { done <- a.RunWorker(ctx) }()
+	go func() {
+		err := a.RunWorker(ctx)
+		if ctx.Err() == nil {
+			s.t.Logf("the worker stopped: %v", err)
+		}
+		done <- err
+	}()
 	go func() { done <- a.RunAPI(ctx, func(addr string) { ready <- addr }) }()
 	select {
 	case addr := <-ready:
@@ -250,7 +257,13 @@ func (c refundCase) events() []string {
 // waitFor polls the case until it has the status (or fails after a minute).
 func (s *stack) waitFor(id string, want refundflow.RefundStatus) refundCase {
 	s.t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	return s.waitForWithin(id, want, time.Minute)
+}
+
+// waitForWithin is waitFor with its own limit.
+func (s *stack) waitForWithin(id string, want refundflow.RefundStatus, limit time.Duration) refundCase {
+	s.t.Helper()
+	deadline := time.Now().Add(limit)
 	var c refundCase
 	for time.Now().Before(deadline) {
 		if code := s.do(refundflow.RoleAgent, "GET", "/v1/refunds/"+id, nil, &c); code != http.StatusOK {
@@ -261,8 +274,29 @@ func (s *stack) waitFor(id string, want refundflow.RefundStatus) refundCase {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.t.Fatalf("case %s is %s, not %s, after a minute; timeline %v", id, c.Status, want, c.events())
+	s.t.Fatalf("case %s is %s, not %s, after %s; timeline %v; %s", id, c.Status, want, limit, c.events(), s.describeCase(id))
 	return c
+}
+
+// describeCase says how the case's workflow stands, for a failure message.
+func (s *stack) describeCase(id string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := s.app.Temporal.DescribeWorkflowExecution(ctx, workflows.RefundWorkflowID(id), "")
+	if err != nil {
+		return "workflow: " + err.Error()
+	}
+	info := d.GetWorkflowExecutionInfo()
+	out := fmt.Sprintf("workflow %s, %d history events, pending workflow task %v, pending activities %d",
+		info.GetStatus(), info.GetHistoryLength(), d.GetPendingWorkflowTask(), len(d.GetPendingActivities()))
+	if tq, err := s.app.Temporal.DescribeTaskQueue(ctx, workflows.RefundsTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW); err == nil {
+		for _, p := range tq.GetPollers() {
+			out += fmt.Sprintf("; poller %s last seen %s", p.GetIdentity(), p.GetLastAccessTime().AsTime().Format(time.RFC3339Nano))
+		}
+	} else {
+		out += "; task queue: " + err.Error()
+	}
+	return out
 }
 
 // saveHistory writes a closed workflow's history for the replay test.

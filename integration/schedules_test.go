@@ -16,6 +16,7 @@ func TestSchedulesExistAndTheirRunsComplete(t *testing.T) {
 	s := newStack(t, stackOptions{})
 	ctx := context.Background()
 	for _, c := range []struct{ schedule, history string }{
+		{workflows.CaseSweeperScheduleID, "case-sweeper"},
 		{workflows.RenewalRemindersScheduleID, "renewal-reminders"},
 		{workflows.RefundRateMonitorScheduleID, "refund-rate-monitor"},
 		{workflows.ReconcileScheduleID, ""},

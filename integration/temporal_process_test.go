@@ -65,7 +65,13 @@ func startTemporalProcess(t *testing.T) *temporalProcess {
 		Name: "temporal", Path: self, LogPath: filepath.Join(dir, "temporal.log"),
 		Env: append(os.Environ(), temporalProcessEnv+"="+filepath.Join(dir, "temporal.db"), temporalProcessAddrEnv+"="+addr),
 	}}
-	t.Cleanup(func() { tp.p.Stop(10 * time.Second) })
+	t.Cleanup(func() {
+		tp.p.Stop(10 * time.Second)
+		if t.Failed() {
+			log, _ := os.ReadFile(tp.p.LogPath)
+			t.Logf("the Temporal process's log:\n%s", log)
+		}
+	})
 	tp.start()
 	return tp
 }

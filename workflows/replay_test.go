@@ -27,7 +27,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			for _, wf := range []any{
 				workflows.Refund, workflows.RefundFailedAfterSuccess, workflows.Reconcile, workflows.Escalation,
-				workflows.OutageRemediation, workflows.RenewalReminders, workflows.RefundRateMonitor,
+				workflows.OutageRemediation, workflows.RenewalReminders, workflows.RefundRateMonitor, workflows.CaseSweeper,
 			} {
 				r.RegisterWorkflow(wf)
 			}
@@ -42,7 +42,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 func TestEveryWorkflowHasARecordedHistory(t *testing.T) {
 	for _, name := range []string{
 		"refund-auto-approved", "refund-failed-after-success", "reconcile", "ticket-breached-resolved-closed",
-		"outage-offer-mode", "renewal-reminders", "refund-rate-monitor",
+		"outage-offer-mode", "renewal-reminders", "refund-rate-monitor", "case-sweeper",
 	} {
 		if _, err := os.Stat(filepath.Join("testdata", "histories", name+".json")); err != nil {
 			t.Errorf("no recorded history %s.json: %v", name, err)
