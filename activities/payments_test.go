@@ -503,3 +503,43 @@ func errorType(err error) (string, bool) {
 	}
 	return "", err != nil
 }
+
+// Refunded ≤ paid holds per PaymentIntent, not only per order: two orders
+// of one cart that claim more than the charge took between them (the
+// platform's mistake) get at most the charge back — Stripe refuses the
+// rest, the case fails with a code, and its hold is released.
+func TestOrdersSharingAChargeGetAtMostTheChargeBack(t *testing.T) {
+	m := newMoney(t)
+	// The charge is 19900; the platform sends its two courses as 9900 and
+	// 19900.
+	first := m.w.Order(refundflow.Order{ID: "cart-1", LearnerID: "l-cart", ProductID: "course", Amount: 19900, PaymentIntent: "pi_cart", PurchasedAt: time.Now()})
+	first.Amount = 9900
+	second := *first
+	second.ID, second.Amount = "cart-2", 19900
+	for _, o := range []*refundflow.Order{first, &second} {
+		if _, err := m.w.DB.UpsertOrder(m.ctx(), o, postgres.PinPolicy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.open("rf-cart-1", "cart-1", 9900)
+	m.open("rf-cart-2", "cart-2", 19900)
+
+	if res := m.mustPay("rf-cart-1", 1); res.Outcome != refund.PaymentSucceeded {
+		t.Fatalf("the first order: %s", res.Outcome)
+	}
+	res := m.mustPay("rf-cart-2", 1)
+
+	if res.Outcome != refund.PaymentFailed || res.Step.Detail["code"] != "amount_too_large" {
+		t.Fatalf("the second order: %s %v", res.Outcome, res.Step.Detail)
+	}
+	var refunded int64
+	for _, r := range m.w.StripeRefundsFor("pi_cart") {
+		refunded += r.Amount
+	}
+	if refunded != 9900 {
+		t.Fatalf("Stripe refunded %d of a 19900 charge, want the first order's 9900", refunded)
+	}
+	if got, held := m.w.OrderNow("cart-2").RefundedAmount, m.inFlight("cart-2"); got != 0 || held != 0 {
+		t.Fatalf("the second order: refunded %d, in flight %d", got, held)
+	}
+}

@@ -565,7 +565,7 @@ func (w *simWorld) caseAt(id, product string, amount int64, currency string, rea
 	w.t.Helper()
 	ctx := context.Background()
 	body := with(order(), "product_id", product, "amount", amount, "currency", currency,
-		"learner_id", "learner-"+id, "purchased_at", w.purchase.Format(time.RFC3339))
+		"learner_id", "learner-"+id, "payment_intent", "pi_"+id, "purchased_at", w.purchase.Format(time.RFC3339))
 	if r := w.do(platform, "PUT", "/v1/orders/o-"+id, body); r.Status != http.StatusCreated {
 		w.t.Fatalf("order %s: %d %s", id, r.Status, r.Body)
 	}

@@ -111,6 +111,9 @@ func (db *DB) UpsertOrder(ctx context.Context, o *refundflow.Order, pin PolicyPi
 		if err := frozenFacts(ctx, q, o); err != nil {
 			return err
 		}
+		if err := sharedPaymentIntent(ctx, q, o); err != nil {
+			return err
+		}
 		policyName, policyVersion, err := pin(ctx, q, o.PurchasedAt)
 		if err != nil {
 			return err
@@ -197,6 +200,28 @@ func frozenFacts(ctx context.Context, q *sqlgen.Queries, o *refundflow.Order) er
 		if f.stored != f.new {
 			pr.Add(f.field, "order_fact_frozen", "is %v and can no longer change: order %s has a refund case or refunded money", f.stored, o.ID)
 		}
+	}
+	return pr.ErrOfKind(refundflow.ECONFLICT)
+}
+
+// sharedPaymentIntent refuses an order whose PaymentIntent another order
+// was paid with too, unless both are the same learner's in the same
+// currency: a cart of several courses is one payment by one learner, and
+// each order's refunds draw on that one charge (Stripe refuses a refund
+// above what is left of it, so refunded ≤ paid holds per PaymentIntent).
+func sharedPaymentIntent(ctx context.Context, q *sqlgen.Queries, o *refundflow.Order) error {
+	other, err := q.OtherOrderOfPaymentIntent(ctx, sqlgen.OtherOrderOfPaymentIntentParams{PaymentIntent: o.PaymentIntent, ID: o.ID})
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var pr refundflow.Problems
+	if other.LearnerID != o.LearnerID {
+		pr.Add("payment_intent", "payment_intent_conflict", "order %s of another learner was paid with %s", other.ID, o.PaymentIntent)
+	} else if other.Currency != string(o.Currency) {
+		pr.Add("payment_intent", "payment_intent_conflict", "order %s was paid with %s in %s, not %s", other.ID, o.PaymentIntent, other.Currency, o.Currency)
 	}
 	return pr.ErrOfKind(refundflow.ECONFLICT)
 }

@@ -121,3 +121,34 @@ func TestAnOrderChangeWaitsForACaseBeingOpenedAndIsThenRefused(t *testing.T) {
 		t.Fatalf("after the case committed: %v, want order_fact_frozen", err)
 	}
 }
+
+// A cart of several courses is one payment: orders may share a
+// PaymentIntent, but only as one learner's orders in one currency — an
+// order of another learner, or in another currency, on the same charge is
+// refused naming the field.
+func TestOrdersShareAPaymentIntentOnlyAsOneLearnersCart(t *testing.T) {
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	seedProduct(t, db)
+	if _, err := db.UpsertOrder(ctx, newOrder(), postgres.DefaultPolicyV1); err != nil {
+		t.Fatal(err)
+	}
+	second := newOrder()
+	second.ID, second.Amount = "o2", 9900
+	if _, err := db.UpsertOrder(ctx, second, postgres.DefaultPolicyV1); err != nil {
+		t.Fatalf("a second course of the same cart: %v", err)
+	}
+	for name, change := range map[string]func(*refundflow.Order){
+		"another learner":  func(o *refundflow.Order) { o.LearnerID = "l-other" },
+		"another currency": func(o *refundflow.Order) { o.Currency = money.Currency("USD") },
+	} {
+		o := newOrder()
+		o.ID = "o3"
+		change(o)
+		_, err := db.UpsertOrder(ctx, o, postgres.DefaultPolicyV1)
+		var e *refundflow.Error
+		if !errors.As(err, &e) || e.Kind != refundflow.ECONFLICT || len(e.Details) != 1 || e.Details[0].Code != "payment_intent_conflict" || e.Details[0].Field != "payment_intent" {
+			t.Errorf("%s on the same PaymentIntent: %v", name, err)
+		}
+	}
+}

@@ -96,3 +96,12 @@ SELECT * FROM outages WHERE id = @id;
 
 -- name: ListOutages :many
 SELECT * FROM outages ORDER BY started_at DESC LIMIT @max_rows;
+
+-- name: OtherOrderOfPaymentIntent :one
+-- Another order paid with the same PaymentIntent (a cart of several
+-- courses), if there is one, to check that they agree on who paid in
+-- which currency.
+SELECT id, learner_id, currency FROM orders
+WHERE payment_intent = @payment_intent AND id <> @id
+ORDER BY id
+LIMIT 1;

@@ -214,6 +214,34 @@ func (q *Queries) OrderHasRefund(ctx context.Context, orderID string) (bool, err
 	return exists, err
 }
 
+const otherOrderOfPaymentIntent = `-- name: OtherOrderOfPaymentIntent :one
+SELECT id, learner_id, currency FROM orders
+WHERE payment_intent = $1 AND id <> $2
+ORDER BY id
+LIMIT 1
+`
+
+type OtherOrderOfPaymentIntentParams struct {
+	PaymentIntent string
+	ID            string
+}
+
+type OtherOrderOfPaymentIntentRow struct {
+	ID        string
+	LearnerID string
+	Currency  string
+}
+
+// Another order paid with the same PaymentIntent (a cart of several
+// courses), if there is one, to check that they agree on who paid in
+// which currency.
+func (q *Queries) OtherOrderOfPaymentIntent(ctx context.Context, arg OtherOrderOfPaymentIntentParams) (OtherOrderOfPaymentIntentRow, error) {
+	row := q.db.QueryRow(ctx, otherOrderOfPaymentIntent, arg.PaymentIntent, arg.ID)
+	var i OtherOrderOfPaymentIntentRow
+	err := row.Scan(&i.ID, &i.LearnerID, &i.Currency)
+	return i, err
+}
+
 const productExists = `-- name: ProductExists :one
 SELECT EXISTS (SELECT 1 FROM products WHERE id = $1)
 `
