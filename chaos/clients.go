@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/refundflow/refundflow/stripefake"
@@ -56,7 +58,7 @@ func (h *httpJSON) do(ctx context.Context, method, path string, body, out any, h
 		return resp.StatusCode, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
+		return resp.StatusCode, &httpError{what: method + " " + path, status: resp.StatusCode, body: bytes.TrimSpace(raw)}
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -64,6 +66,46 @@ func (h *httpJSON) do(ctx context.Context, method, path string, body, out any, h
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// httpError is a non-2xx answer.
+type httpError struct {
+	what   string
+	status int
+	body   []byte
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%s: %d %s", e.what, e.status, e.body) }
+
+// openCaseID is the case a 409 refund_in_progress points at (SPEC 5: an
+// open case for the order → 409 with its id, in the error's details), or
+// "" for any other answer.
+func openCaseID(err error) string {
+	var he *httpError
+	if !errors.As(err, &he) || he.status != http.StatusConflict {
+		return ""
+	}
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Details []struct {
+				Code    string `json:"code"`
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(he.body, &body) != nil || body.Error.Code != "refund_in_progress" {
+		return ""
+	}
+	for _, d := range body.Error.Details {
+		if d.Code == "open_refund_id" {
+			// The message is the id, prefixed with its field the way every
+			// field error's message is.
+			return strings.TrimPrefix(d.Message, d.Field+": ")
+		}
+	}
+	return ""
 }
 
 // api is refundflow's HTTP API, called with one of the run's keys.
