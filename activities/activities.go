@@ -27,21 +27,56 @@ import (
 type Activities struct {
 	DB     *postgres.DB
 	Stripe *payments.Client
-	// Start starts the workflows that activities open: the cases of an
-	// outage remediation, the ticket of an appeal or a course review.
-	Start  Starter
-	Logger *slog.Logger
+	// Engine starts the workflows that activities open — the cases of an
+	// outage remediation, the ticket of an appeal or a course review — and
+	// tells the sweeper what became of a case's workflow.
+	Engine Engine
+	// OfferWindow and ApprovalSLA are the windows of the cases the sweeper
+	// starts (REFUNDFLOW_OFFER_WINDOW, REFUNDFLOW_APPROVAL_SLA).
+	OfferWindow time.Duration
+	ApprovalSLA time.Duration
+	Logger      *slog.Logger
 	// Now is the clock for what activities stamp themselves.
 	Now func() time.Time
 }
 
-// Starter starts refundflow's own workflows by their business ids; starting
-// one that exists already is not an error (the workflow id is the case's
-// or the ticket's). Package workflows implements it over the Temporal
-// client, where the workflows' names and options live.
-type Starter interface {
+// Engine is what activities ask of Temporal. It starts refundflow's own
+// workflows by their business ids — starting one that exists already is
+// not an error (the workflow id is the case's or the ticket's) — and says
+// what became of a case's workflow. Package workflows implements it over
+// the Temporal client, where the workflows' names and options live.
+type Engine interface {
 	StartRefund(ctx context.Context, c RefundStart) error
 	StartTicket(ctx context.Context, t TicketStart) error
+	// RefundRun says how case refundID's workflow stands.
+	RefundRun(ctx context.Context, refundID string) (Run, error)
+	// EndedAbnormally lists the cases whose workflows ended other than by
+	// completing — failed, terminated, timed out, canceled — since then,
+	// while the case was open by their search attributes.
+	EndedAbnormally(ctx context.Context, since time.Time) ([]EndedRun, error)
+}
+
+// Run is how a workflow stands: Missing (never started), Running, or
+// ended with Status (Temporal's execution status, e.g. Terminated).
+type Run struct {
+	Missing bool
+	Running bool
+	Status  string
+}
+
+// EndedRun is a case whose workflow ended abnormally.
+type EndedRun struct {
+	RefundID string
+	Status   string
+}
+
+// RefundStartOf is how case c's workflow starts, with the windows of the
+// configuration.
+func RefundStartOf(c *postgres.RefundCase, offerWindow, approvalSLA time.Duration) RefundStart {
+	return RefundStart{
+		RefundID: c.ID, OrderID: c.OrderID, ProductID: c.ProductID, Currency: string(c.Currency), Reason: string(c.Reason),
+		SubmittedBy: c.SubmittedBy, SkipRetention: c.SkipRetention, OfferWindow: offerWindow, ApprovalSLA: approvalSLA,
+	}
 }
 
 // RefundStart names a refund case whose workflow an activity starts.
@@ -59,6 +94,9 @@ type RefundStart struct {
 	ApprovalSLA time.Duration
 	// ExtensionOffer: an outage remediation in offer mode opened the case.
 	ExtensionOffer bool
+	// StartedBy names who started the case when its request could not
+	// (SweptBy); "" when the request did.
+	StartedBy string
 }
 
 // TicketStart names a ticket whose row is written and whose workflow an

@@ -199,7 +199,7 @@ func (m *caseMessages) platform(ctx context.Context, out *notify.Outbox, typ not
 // whose key has an address. Finance are the approvers.
 func (m *caseMessages) staff(ctx context.Context, out *notify.Outbox, audience, kind string) error {
 	subject, body := staffText(kind, m.s, m.f)
-	id := notify.NoticeID(m.s.RefundID, m.s.Seq, kind)
+	id := notify.StaffNoticeID(m.s.RefundID, m.s.Seq, audience, kind)
 	out.Staff = append(out.Staff, notify.StaffNote{ID: id, Audience: audience, Kind: kind, Subject: subject, Body: body})
 	return m.a.staffEmails(ctx, out, audience, id, subject, body)
 }

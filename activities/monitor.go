@@ -193,7 +193,7 @@ func (a *Activities) OpenCourseReview(ctx context.Context, in CourseReviewInput)
 	}); err != nil {
 		return "", refusal(err)
 	}
-	if err := a.Start.StartTicket(ctx, TicketStart{TicketID: id, Tier: string(sla.Free), Level: 1, CourseID: f.CourseID, Acknowledged: true}); err != nil {
+	if err := a.Engine.StartTicket(ctx, TicketStart{TicketID: id, Tier: string(sla.Free), Level: 1, CourseID: f.CourseID, Acknowledged: true}); err != nil {
 		return "", err
 	}
 	return id, a.DB.LinkCourseFlagTicket(ctx, f.ID, id)

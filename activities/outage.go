@@ -66,7 +66,7 @@ func (a *Activities) OpenOutageCases(ctx context.Context, in OpenOutageCasesInpu
 		}
 		started++
 		g.Go(func() error {
-			return a.Start.StartRefund(gctx, RefundStart{
+			return a.Engine.StartRefund(gctx, RefundStart{
 				RefundID: c.RefundID, OrderID: c.OrderID, ProductID: c.ProductID, Currency: c.Currency,
 				Reason: string(policy.ReasonTechnicalFailure), SubmittedBy: in.SubmittedBy,
 				OfferWindow: in.OfferWindow, ApprovalSLA: in.ApprovalSLA, ExtensionOffer: in.ExtensionOffer,

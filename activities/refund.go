@@ -217,6 +217,6 @@ func (a *Activities) OpenAppealTicket(ctx context.Context, in AppealTicketInput)
 		return "", refusal(err)
 	}
 	// The learner was told already (appeal_received).
-	err := a.Start.StartTicket(ctx, TicketStart{TicketID: id, Tier: string(sla.Paid), Level: 2, OrderID: in.OrderID, Acknowledged: true})
+	err := a.Engine.StartTicket(ctx, TicketStart{TicketID: id, Tier: string(sla.Paid), Level: 2, OrderID: in.OrderID, Acknowledged: true})
 	return id, err
 }

@@ -109,7 +109,7 @@ func (a *Activities) ticketOutbox(ctx context.Context, s ticket.Step, t *postgre
 				return out, fmt.Errorf("ticket %s step %d: staff notice %s without an SLA event", t.ID, s.Seq, n.Kind)
 			}
 			subject, body := ticketStaffText(n.Kind, *s.SLAEvent, t)
-			id := notify.NoticeID(t.ID, s.Seq, n.Kind)
+			id := notify.StaffNoticeID(t.ID, s.Seq, n.Audience, n.Kind)
 			out.Staff = append(out.Staff, notify.StaffNote{ID: id, Audience: n.Audience, Kind: n.Kind, Subject: subject, Body: body})
 			if err := a.staffEmails(ctx, &out, n.Audience, id, subject, body); err != nil {
 				return out, err

@@ -100,22 +100,44 @@ func (s *Server) postRefund(c *gin.Context) {
 		Evidence: req.Evidence, SkipRetention: req.SkipRetention, SubmittedBy: submitter.ID,
 		IdempotencyKey: key, RequestHash: hash[:],
 	})
-	if refundflow.ErrorCode(err) == "idempotency_key_used" {
+	switch refundflow.ErrorCode(err) {
+	case "idempotency_key_used":
 		// Another request with the same key won the race.
 		if existing, gerr := s.DB.GetRefundByIdempotencyKey(ctx, submitter.ID, key); gerr == nil {
 			s.replayRefund(c, existing, hash[:])
 			return
 		}
+	case "refund_in_progress":
+		// A platform retrying without a key meets its own case here: the
+		// first request may have died between the row and the workflow.
+		s.startOpenCase(ctx, err)
 	}
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if err := s.startRefundWorkflow(ctx, rc, order); err != nil {
+	if err := s.startRefundWorkflow(ctx, rc); err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.respondCase(c, http.StatusCreated, rc.ID)
+}
+
+// startOpenCase starts the workflow of the open case a refund_in_progress
+// refusal names, if it has none; the refusal is the answer either way
+// (and the sweeper starts the case later if Temporal does not answer now).
+func (s *Server) startOpenCase(ctx context.Context, refused error) {
+	var e *refundflow.Error
+	if !errors.As(refused, &e) || len(e.Details) == 0 {
+		return
+	}
+	open, err := s.DB.GetRefund(ctx, e.Details[0].Message)
+	if err != nil {
+		return
+	}
+	if err := s.startRefundWorkflow(ctx, open); err != nil {
+		s.Logger.Warn("the open case's workflow could not be started; the sweeper will", "refund", open.ID, "error", err)
+	}
 }
 
 // replayRefund answers a repeated Idempotency-Key: the same case for the
@@ -126,42 +148,33 @@ func (s *Server) replayRefund(c *gin.Context, existing *postgres.RefundCase, has
 			"Idempotency-Key was used for a different request (case %s); use a new key for a new request", existing.ID))
 		return
 	}
-	ctx := c.Request.Context()
-	order, err := s.DB.GetOrder(ctx, existing.OrderID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
 	// The first request may have died between the row and the workflow.
-	if err := s.startRefundWorkflow(ctx, existing, order); err != nil {
+	if err := s.startRefundWorkflow(c.Request.Context(), existing); err != nil {
 		s.fail(c, err)
 		return
 	}
 	s.respondCase(c, http.StatusOK, existing.ID)
 }
 
-// startRefundWorkflow starts the case's workflow; starting one that runs
-// already is not an error. When the start fails for sure, the row is
-// removed again so the order is not blocked by a case nobody runs.
-func (s *Server) startRefundWorkflow(ctx context.Context, rc *postgres.RefundCase, order *refundflow.Order) error {
-	err := workflows.Starter{Client: s.Temporal}.StartRefund(ctx, activities.RefundStart{
-		RefundID: rc.ID, OrderID: order.ID, ProductID: order.ProductID, Currency: string(order.Currency), Reason: string(rc.Reason),
-		SubmittedBy: rc.SubmittedBy, SkipRetention: rc.SkipRetention,
-		OfferWindow: s.Config.OfferWindow, ApprovalSLA: s.Config.ApprovalSLA,
-	})
+// startTimeout bounds how long a request waits for Temporal to start a
+// case: an unreachable cluster is answered 503 in seconds, not minutes.
+const startTimeout = 5 * time.Second
+
+// startRefundWorkflow starts the case's workflow; starting one that runs,
+// or ran, already is not an error. A case whose workflow cannot be
+// started now stays recorded: the sweeper starts it within a minute or
+// two, and the answer says so and names it.
+func (s *Server) startRefundWorkflow(ctx context.Context, rc *postgres.RefundCase) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	err := workflows.Engine{Client: s.Temporal}.StartRefund(ctx, activities.RefundStartOf(rc, s.Config.OfferWindow, s.Config.ApprovalSLA))
 	if err == nil {
 		return nil
 	}
-	if _, derr := s.Temporal.DescribeWorkflowExecution(context.WithoutCancel(ctx), workflows.RefundWorkflowID(rc.ID), ""); derr != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(derr, &nf) {
-			if delErr := s.DB.DeleteUnstartedRefund(context.WithoutCancel(ctx), rc.ID); delErr != nil {
-				s.Logger.Error("could not remove a case whose workflow did not start", "refund", rc.ID, "error", delErr)
-			}
-		}
-	}
 	s.Logger.Error("start refund workflow", "refund", rc.ID, "error", err)
-	return refundflow.Errorf(refundflow.EUNAVAILABLE, "workflow_unavailable", "the case could not be started now; retry with the same Idempotency-Key")
+	return &refundflow.Error{Kind: refundflow.EUNAVAILABLE, Code: "workflow_unavailable",
+		Message: fmt.Sprintf("case %s is recorded but could not be started now; it starts as soon as Temporal answers — retry with the same Idempotency-Key to see it", rc.ID),
+		Details: []*refundflow.Error{{Kind: refundflow.EUNAVAILABLE, Code: "refund_id", Field: "refund_id", Message: rc.ID}}}
 }
 
 func (s *Server) getRefund(c *gin.Context) {

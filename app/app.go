@@ -67,9 +67,10 @@ func (a *App) Close() {
 // Stripe, and the Temporal client the activities start workflows with.
 func (a *App) Activities() *activities.Activities {
 	return &activities.Activities{
-		DB:     a.DB,
-		Stripe: payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2, Metrics: a.Registry}),
-		Start:  workflows.Starter{Client: a.Temporal},
+		DB:          a.DB,
+		Stripe:      payments.New(payments.Config{SecretKey: a.Config.StripeSecretKey, APIBase: a.Config.StripeAPIBase, MaxNetworkRetries: 2, Metrics: a.Registry}),
+		Engine:      workflows.Engine{Client: a.Temporal},
+		OfferWindow: a.Config.OfferWindow, ApprovalSLA: a.Config.ApprovalSLA,
 		Logger: a.Logger,
 	}
 }
@@ -127,9 +128,6 @@ func (a *App) RunWorker(ctx context.Context) error {
 			return err
 		}
 		defer stop()
-	}
-	if err := workflows.EnsureReconcileSchedule(ctx, a.Temporal); err != nil {
-		return err
 	}
 	if err := workflows.EnsureSchedules(ctx, a.Temporal); err != nil {
 		return err

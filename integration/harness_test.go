@@ -39,6 +39,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if db := os.Getenv(temporalProcessEnv); db != "" {
+		runTemporalProcess(db)
+		return
+	}
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	srv, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{Logger: quiet()})
@@ -74,6 +78,8 @@ type key struct {
 type stackOptions struct {
 	offerWindow, approvalSLA time.Duration
 	approverLimit            map[string]int64
+	// temporal is the Temporal server's address; "" is the package's.
+	temporal string
 }
 
 func newStack(t *testing.T, o stackOptions) *stack {
@@ -84,10 +90,13 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if o.approvalSLA == 0 {
 		o.approvalSLA = 24 * time.Hour
 	}
+	if o.temporal == "" {
+		o.temporal = temporalAddr
+	}
 	w := casetest.New(t)
 	cfg := config.Config{
 		DatabaseURL:           databaseURL(t, w),
-		TemporalAddress:       temporalAddr,
+		TemporalAddress:       o.temporal,
 		TemporalNamespace:     "default",
 		TemporalUIURL:         "http://127.0.0.1:8233",
 		HTTPAddr:              "127.0.0.1:0",
@@ -223,7 +232,8 @@ type refundCase struct {
 		EscalationLevel int `json:"escalation_level"`
 	} `json:"sla"`
 	Timeline []struct {
-		Event string `json:"event"`
+		Event  string         `json:"event"`
+		Detail map[string]any `json:"detail"`
 	} `json:"timeline"`
 	WorkflowID    string `json:"workflow_id"`
 	TemporalUIURL string `json:"temporal_ui_url"`

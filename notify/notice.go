@@ -44,6 +44,12 @@ func NoticeID(id string, seq int, kind string) string {
 	return fmt.Sprintf("%s/%04d/%s", id, seq, kind)
 }
 
+// StaffNoticeID is the id of the note to a group of staff (audience)
+// about step seq of case (or ticket) id: one step may tell two groups.
+func StaffNoticeID(id string, seq int, audience, kind string) string {
+	return NoticeID(id, seq, kind+"-"+audience)
+}
+
 // EventID is the id of the platform event of type t about step seq of
 // case (or ticket) id: the webhook's event id, which the platform
 // deduplicates on.

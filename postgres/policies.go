@@ -103,6 +103,11 @@ func (db *DB) LoadRefundFacts(ctx context.Context, refundID string, now time.Tim
 	if err != nil {
 		return nil, notFound(err, "refund %q not found", refundID)
 	}
+	// A case is decided as of when the learner asked: one whose workflow
+	// started late (the sweeper started it) keeps its windows.
+	if c.CreatedAt.Before(now) {
+		now = c.CreatedAt
+	}
 	order, err := db.GetOrder(ctx, c.OrderID)
 	if err != nil {
 		return nil, err

@@ -43,6 +43,9 @@ type RefundCase struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	ClosedAt         *time.Time
+	// LastSeq is the sequence number of the last step recorded (0: none
+	// since the case was opened).
+	LastSeq int
 
 	Offers    []refundflow.Offer
 	Approvals []refund.Approval
@@ -72,7 +75,8 @@ type NewRefund struct {
 	RequestHash    []byte
 }
 
-// InsertRefund records a new case as "evaluating". It fails with
+// InsertRefund records a new case of the order as "evaluating", with the
+// order's learner, product and currency as they stand. It fails with
 // ECONFLICT "refund_in_progress" when the order already has an open case
 // (the error's Field holds that case's id) and with ECONFLICT
 // "idempotency_key_used" when the key was used before.
@@ -82,11 +86,13 @@ func (db *DB) InsertRefund(ctx context.Context, n NewRefund) (*RefundCase, error
 		key = &n.IdempotencyKey
 	}
 	row, err := db.q.InsertRefund(ctx, sqlgen.InsertRefundParams{
-		ID: n.ID, OrderID: n.Order.ID, LearnerID: n.Order.LearnerID, ProductID: n.Order.ProductID,
-		Reason: string(n.Reason), Description: n.Description, Evidence: nonNil(n.Evidence),
-		SkipRetention: n.SkipRetention, SubmittedBy: n.SubmittedBy, IdempotencyKey: key,
-		RequestHash: n.RequestHash, Currency: string(n.Order.Currency),
+		ID: n.ID, OrderID: n.Order.ID, Reason: string(n.Reason), Description: n.Description, Evidence: nonNil(n.Evidence),
+		SkipRetention: n.SkipRetention, SubmittedBy: n.SubmittedBy, IdempotencyKey: key, RequestHash: n.RequestHash,
 	})
+	if isNoRows(err) {
+		return nil, &refundflow.Error{Kind: refundflow.EUNPROCESSABLE, Code: "unknown_order", Field: "order_id",
+			Message: fmt.Sprintf("order %q is not known", n.Order.ID)}
+	}
 	if err != nil {
 		switch constraintName(err) {
 		case "refunds_one_open_case_per_order":
@@ -112,12 +118,6 @@ func (db *DB) GetRefundByIdempotencyKey(ctx context.Context, submittedBy, key st
 		return nil, notFound(err, "no case for Idempotency-Key %q", key)
 	}
 	return caseFromRow(row)
-}
-
-// DeleteUnstartedRefund removes a case whose workflow never started.
-func (db *DB) DeleteUnstartedRefund(ctx context.Context, id string) error {
-	_, err := db.q.DeleteUnstartedRefund(ctx, id)
-	return err
 }
 
 // GetRefund returns a case with its offers, approvals and timeline.
@@ -204,6 +204,7 @@ func caseFromRow(r sqlgen.Refund) (*RefundCase, error) {
 		EscalationLevel: int(r.EscalationLevel), SLADueAt: utcPtr(r.SlaDueAt), OfferExpiresAt: utcPtr(r.OfferExpiresAt),
 		AppealUntil: utcPtr(r.AppealUntil), Appealed: r.Appealed, PaymentAmount: r.PaymentAmount,
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), ClosedAt: utcPtr(r.ClosedAt),
+		LastSeq: int(r.LastSeq),
 	}
 	if r.IdempotencyKey != nil {
 		c.IdempotencyKey = *r.IdempotencyKey

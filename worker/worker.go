@@ -70,6 +70,8 @@ func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 	register(refunds, []any{workflows.Refund, workflows.RefundFailedAfterSuccess},
 		a.DecideRefund, a.ChooseOffers, a.RecordRefundStep, a.VerifyApproval, a.OpenAppealTicket, a.SettleRefund,
 		a.ReverseRefundBooking)
+	// The sweeper that keeps every case's row and workflow together.
+	register(refunds, []any{workflows.CaseSweeper}, a.SweepCases)
 	// Reconciliation with Stripe (SPEC 4.7).
 	register(refunds, []any{workflows.Reconcile}, a.StartReconciliation, a.FinishReconciliation)
 	// Tickets and their SLA clocks (SPEC 4.8).

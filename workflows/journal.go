@@ -11,15 +11,19 @@ import (
 // the messages it causes — by one local activity in the workflow task that
 // takes it (see localCtx). The read model applies each step once and never
 // lets an older one overwrite a newer snapshot, so steps may be written in
-// any order.
+// any order — but one at a time, in the order they were taken, because a
+// step may build on rows an earlier one wrote (an offer is answered only
+// once it is in the read model).
 //
 // Update handlers change the state at once and then record the change;
 // the story waits for the records before it acts on what they changed
 // (await), so what it does next is in the read model first.
 type journal struct {
 	seq int
-	// recording counts steps being written right now.
-	recording int
+	// recording counts steps taken and not yet written. Writes take turns:
+	// queued counts the writes ever begun, written those finished.
+	recording       int
+	queued, written int
 }
 
 // next is the sequence number of the next step.
@@ -28,10 +32,15 @@ func (j *journal) next() int {
 	return j.seq
 }
 
-// write writes a step with the local activity fn.
+// write writes a step with the local activity fn, once the steps before
+// it are written.
 func (j *journal) write(ctx workflow.Context, fn, step any) {
 	j.recording++
 	defer func() { j.recording-- }()
+	turn := j.queued
+	j.queued++
+	_ = workflow.Await(ctx, func() bool { return j.written == turn })
+	defer func() { j.written++ }()
 	if err := workflow.ExecuteLocalActivity(localCtx(ctx), fn, step).Get(ctx, nil); err != nil {
 		// The local activity retries until PostgreSQL answers; only a
 		// refusal ends here (the workflow's history still holds the step).

@@ -83,7 +83,7 @@ func newRemediationEnv(t *testing.T, w *casetest.World) (*testsuite.TestWorkflow
 	env.RegisterWorkflow(workflows.OutageRemediation)
 	env.RegisterActivity(w.Acts)
 	runner := &caseRunner{t: t, w: w, answers: map[string][]plannedUpdate{}}
-	w.Acts.Start = runner
+	w.Acts.Engine = runner
 	return env, runner
 }
 
@@ -144,6 +144,14 @@ func (r *caseRunner) StartRefund(_ context.Context, c activities.RefundStart) er
 }
 
 func (r *caseRunner) StartTicket(context.Context, activities.TicketStart) error { return nil }
+
+func (r *caseRunner) RefundRun(context.Context, string) (activities.Run, error) {
+	return activities.Run{Running: true}, nil
+}
+
+func (r *caseRunner) EndedAbnormally(context.Context, time.Time) ([]activities.EndedRun, error) {
+	return nil, nil
+}
 
 func remediationResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.RemediationResult {
 	t.Helper()

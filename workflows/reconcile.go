@@ -2,8 +2,6 @@ package workflows
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -107,25 +105,3 @@ const (
 // reconcileCron runs the daily reconciliation at 01:30 UTC, over the UTC
 // day before.
 const reconcileCron = "30 1 * * *"
-
-// EnsureReconcileSchedule creates the daily reconciliation schedule unless
-// it exists already; every worker calls it when it starts.
-func EnsureReconcileSchedule(ctx context.Context, c client.Client) error {
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:   ReconcileScheduleID,
-		Spec: client.ScheduleSpec{CronExpressions: []string{reconcileCron}},
-		Action: &client.ScheduleWorkflowAction{
-			ID:        ReconcileWorkflowID("daily"),
-			Workflow:  Reconcile,
-			Args:      []any{ReconcileInput{Trigger: ReconcileTriggerSchedule}},
-			TaskQueue: RefundsTaskQueue,
-		},
-		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
-		// A day missed while the cluster was down is still reconciled.
-		CatchupWindow: 24 * time.Hour,
-	})
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create reconciliation schedule: %w", err)
-	}
-	return nil
-}

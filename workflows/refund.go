@@ -74,7 +74,7 @@ func (r *refundCase) decideEligibility(ctx workflow.Context) bool {
 		RefundID: r.in.RefundID, Now: workflow.Now(ctx),
 	}).Get(ctx, &res)
 	if err != nil {
-		r.failCase(ctx, "policy_unevaluable", err)
+		r.failCase(ctx, refund.FailedUnevaluable, err)
 		return false
 	}
 	if r.state.Status != refundflow.StatusEvaluating {
@@ -88,9 +88,13 @@ func (r *refundCase) decideEligibility(ctx workflow.Context) bool {
 		amount := res.Decision.Amount
 		r.state.Amount = &amount
 	}
+	detail := map[string]any{"outcome": r.decision.Outcome, "rule": r.decision.Rule, "policy": r.decision.Policy, "amount": r.decision.Amount}
+	if r.in.StartedBy != "" {
+		detail["started_by"] = r.in.StartedBy
+	}
 	r.record(ctx, stepSpec{
 		actor: refundflow.SystemActor, event: "evaluated", decision: &r.decision,
-		detail:  map[string]any{"outcome": r.decision.Outcome, "rule": r.decision.Rule, "policy": r.decision.Policy, "amount": r.decision.Amount},
+		detail:  detail,
 		notices: []notify.Notice{notify.ToLearner(notify.KindReceived), notify.ToPlatform(notify.EventRefundSubmitted)},
 	})
 	return true
@@ -284,11 +288,6 @@ func (r *refundCase) failCase(ctx workflow.Context, code string, err error) {
 	workflow.GetLogger(ctx).Error("refund case failed", "refund", r.in.RefundID, "code", code, "error", err)
 	r.state.Status = refundflow.StatusFailed
 	r.state.SLADueAt = nil
-	r.record(ctx, stepSpec{actor: refundflow.SystemActor, event: "case_failed",
-		detail:  map[string]any{"code": code, "message": caseFailureMessages[code]},
-		notices: []notify.Notice{notify.ToStaff("admin", "case_failed"), notify.ToPlatform(notify.EventRefundFailed)}})
-}
-
-var caseFailureMessages = map[string]string{
-	"policy_unevaluable": "The refund policy could not decide this case from the order's facts; support will look at it.",
+	now := workflow.Now(ctx)
+	r.journal.write(ctx, r.acts.RecordRefundStep, refund.FailedStep(r.in.RefundID, r.journal.next(), now, r.snapshot(now), code, nil))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/internal/casetest"
 	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
@@ -817,4 +818,39 @@ func TestAppealRightAfterARejectionDeliversBothMessages(t *testing.T) {
 	if !strings.Contains(msgs[1].Body, "the course matches its description") || !strings.Contains(msgs[3].Body, "checked again: it matches") {
 		t.Fatalf("the rejections do not give their reasons:\n%s\n%s", msgs[1].Body, msgs[3].Body)
 	}
+}
+
+// A case the policy cannot decide from the order's facts — here the
+// product was cut to fewer lessons than the learner has completed — ends
+// failed with a code and a message (never the raw error), staff and the
+// platform are told, and the order is free for a new case.
+func TestACaseThePolicyCannotDecideFailsAndFreesTheOrder(t *testing.T) {
+	w := casetest.New(t)
+	recordedCourse(w)
+	o := order(w, "o-cut", "go-basics", 19900, 3*24*time.Hour)
+	w.Progress("o-cut", refundflow.Progress{LessonsCompleted: 12, WatchedRatio: 0.6})
+	w.Product(refundflow.Product{ID: "go-basics", Type: refundflow.RecordedCourse, Title: "Go Basics", LessonsTotal: 8})
+	c := newCase(t, w, "o-cut", policy.ReasonNotAsExpected)
+
+	res := c.run(false)
+
+	if res.Status != refundflow.StatusFailed || len(w.StripeRefundsFor(o.PaymentIntent)) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	rc := w.Refund(c.id)
+	last := rc.Timeline[len(rc.Timeline)-1]
+	if rc.Status != refundflow.StatusFailed || rc.ClosedAt == nil || last.Event != "case_failed" ||
+		last.Detail["code"] != refund.FailedUnevaluable || last.Detail["message"] != refund.CaseFailureMessage(refund.FailedUnevaluable) {
+		t.Fatalf("case %s, last entry %+v", rc.Status, last)
+	}
+	for _, v := range last.Detail {
+		if s, _ := v.(string); strings.Contains(s, "lessons_completed") {
+			t.Errorf("the timeline carries the raw error: %q", s)
+		}
+	}
+	w.Deliver()
+	if ev := w.Platform.Event(c.id, string(notify.EventRefundFailed)); ev == nil {
+		t.Fatalf("the platform heard %v", w.Platform.Types(c.id))
+	}
+	w.Case("rf-o-cut-again", "o-cut", policy.ReasonNotAsExpected, platformKey)
 }

@@ -25,6 +25,9 @@ type RefundInput struct {
 	// ExtensionOffer: an outage remediation in offer mode opened the case;
 	// it offers more days of access before the refund (see outage_offer.go).
 	ExtensionOffer bool
+	// StartedBy names who started the case when its request could not
+	// (the sweeper); the first timeline entry says so.
+	StartedBy string `json:",omitempty"`
 }
 
 // DefaultAppealWindow is how long a rejection stays open to appeal.

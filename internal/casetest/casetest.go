@@ -66,7 +66,7 @@ func New(t testing.TB) *World {
 		Acts: &activities.Activities{
 			DB:     db,
 			Stripe: payments.New(payments.Config{SecretKey: "sk_test_casetest", APIBase: stripeSrv.URL}),
-			Start:  starts,
+			Engine: starts,
 			Logger: logger,
 		},
 		Outbox: &outbox.Dispatcher{
@@ -87,11 +87,15 @@ func (w *World) Deliver() {
 
 // Starts records the workflows activities start, for tests that run a
 // workflow in the time-skipping environment (integration tests start them
-// for real, with workflows.Starter).
+// for real, with workflows.Engine). It says a case started here runs and
+// any other has no workflow, unless Runs says otherwise; Ended is what
+// EndedAbnormally lists.
 type Starts struct {
 	mu      sync.Mutex
 	Refunds []activities.RefundStart
 	Tickets []activities.TicketStart
+	Runs    map[string]activities.Run
+	Ended   []activities.EndedRun
 }
 
 // StartRefund records a case's start.
@@ -100,6 +104,28 @@ func (s *Starts) StartRefund(_ context.Context, c activities.RefundStart) error 
 	defer s.mu.Unlock()
 	s.Refunds = append(s.Refunds, c)
 	return nil
+}
+
+// RefundRun says how a case's workflow stands.
+func (s *Starts) RefundRun(_ context.Context, refundID string) (activities.Run, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.Runs[refundID]; ok {
+		return r, nil
+	}
+	for _, c := range s.Refunds {
+		if c.RefundID == refundID {
+			return activities.Run{Running: true}, nil
+		}
+	}
+	return activities.Run{Missing: true}, nil
+}
+
+// EndedAbnormally lists Ended.
+func (s *Starts) EndedAbnormally(context.Context, time.Time) ([]activities.EndedRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.Ended), nil
 }
 
 // StartTicket records a ticket's start.

@@ -1,11 +1,16 @@
 -- name: InsertRefund :one
+-- The learner, product and currency are the order's as it stands: the row
+-- is read FOR SHARE, so an upsert of the order's money facts either
+-- commits first (and the case takes the new ones) or waits and then finds
+-- the case (and refuses to change them).
 INSERT INTO refunds (
     id, order_id, learner_id, product_id, reason, description, evidence, skip_retention,
     submitted_by, idempotency_key, request_hash, status, currency
-) VALUES (
-    @id, @order_id, @learner_id, @product_id, @reason, @description, @evidence, @skip_retention,
-    @submitted_by, sqlc.narg(idempotency_key), @request_hash, 'evaluating', @currency
 )
+SELECT @id, o.id, o.learner_id, o.product_id, @reason, @description, @evidence, @skip_retention,
+    @submitted_by, sqlc.narg(idempotency_key), @request_hash, 'evaluating', o.currency
+FROM orders o WHERE o.id = @order_id
+FOR SHARE
 RETURNING *;
 
 -- name: GetRefund :one
@@ -17,11 +22,6 @@ SELECT * FROM refunds WHERE submitted_by = @submitted_by AND idempotency_key = @
 -- name: GetOpenRefundForOrder :one
 SELECT * FROM refunds
 WHERE order_id = @order_id AND status IN ('evaluating', 'offered', 'awaiting_approval', 'refunding');
-
--- name: DeleteUnstartedRefund :execrows
--- Undoes an insert whose workflow could not be started; a case that has
--- recorded any step is never deleted.
-DELETE FROM refunds WHERE id = @id AND last_seq = 0;
 
 -- name: ListRefunds :many
 -- Keyset pagination, newest first; the cursor is the last row's (created_at, id).

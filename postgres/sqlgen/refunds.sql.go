@@ -55,20 +55,6 @@ func (q *Queries) CountLearnerRefundsSince(ctx context.Context, arg CountLearner
 	return count, err
 }
 
-const deleteUnstartedRefund = `-- name: DeleteUnstartedRefund :execrows
-DELETE FROM refunds WHERE id = $1 AND last_seq = 0
-`
-
-// Undoes an insert whose workflow could not be started; a case that has
-// recorded any step is never deleted.
-func (q *Queries) DeleteUnstartedRefund(ctx context.Context, id string) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteUnstartedRefund, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
 const getCaseForMessages = `-- name: GetCaseForMessages :one
 SELECT r.id, r.order_id, r.learner_id, r.product_id, r.reason, r.currency, r.decision,
        o.learner_email, o.locale, p.title AS product_title
@@ -400,18 +386,16 @@ const insertRefund = `-- name: InsertRefund :one
 INSERT INTO refunds (
     id, order_id, learner_id, product_id, reason, description, evidence, skip_retention,
     submitted_by, idempotency_key, request_hash, status, currency
-) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8,
-    $9, $10, $11, 'evaluating', $12
 )
+SELECT $1, o.id, o.learner_id, o.product_id, $2, $3, $4, $5,
+    $6, $7, $8, 'evaluating', o.currency
+FROM orders o WHERE o.id = $9
+FOR SHARE
 RETURNING id, order_id, learner_id, product_id, reason, description, evidence, skip_retention, submitted_by, idempotency_key, request_hash, status, currency, decision, amount, escalation_level, sla_due_at, offer_expires_at, appeal_until, appealed, provider_refund_id, payment_status, payment_amount, last_seq, created_at, updated_at, closed_at
 `
 
 type InsertRefundParams struct {
 	ID             string
-	OrderID        string
-	LearnerID      string
-	ProductID      string
 	Reason         string
 	Description    string
 	Evidence       []string
@@ -419,15 +403,16 @@ type InsertRefundParams struct {
 	SubmittedBy    string
 	IdempotencyKey *string
 	RequestHash    []byte
-	Currency       string
+	OrderID        string
 }
 
+// The learner, product and currency are the order's as it stands: the row
+// is read FOR SHARE, so an upsert of the order's money facts either
+// commits first (and the case takes the new ones) or waits and then finds
+// the case (and refuses to change them).
 func (q *Queries) InsertRefund(ctx context.Context, arg InsertRefundParams) (Refund, error) {
 	row := q.db.QueryRow(ctx, insertRefund,
 		arg.ID,
-		arg.OrderID,
-		arg.LearnerID,
-		arg.ProductID,
 		arg.Reason,
 		arg.Description,
 		arg.Evidence,
@@ -435,7 +420,7 @@ func (q *Queries) InsertRefund(ctx context.Context, arg InsertRefundParams) (Ref
 		arg.SubmittedBy,
 		arg.IdempotencyKey,
 		arg.RequestHash,
-		arg.Currency,
+		arg.OrderID,
 	)
 	var i Refund
 	err := row.Scan(
