@@ -267,13 +267,19 @@ func revocations(hooks map[string]received) map[string]int {
 	return perCase
 }
 
-// checkRequests: the read model holds no case that the run's requests
-// were not answered with (the case checks above see those end): a request
-// that opened a case must hear of it, with the id or a 409 naming it.
+// checkRequests: the answers to one request named one case (the case
+// checks above see it end), and the read model holds no case that no
+// answer named: a request that opened a case must hear of it — its id, or
+// a 409 or 503 naming it.
 func checkRequests(ev evidence, add func(string, string, string, string, ...any)) {
 	known := map[string]bool{}
 	for _, c := range ev.cases {
-		known[c.id] = true
+		for _, id := range c.named {
+			known[id] = true
+		}
+		if len(c.named) > 1 {
+			add("requests", c.id, c.orderID, "the answers to one request named %d cases: %v", len(c.named), c.named)
+		}
 	}
 	for _, r := range ev.msgs.cases {
 		if !known[r.id] {

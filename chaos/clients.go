@@ -77,13 +77,15 @@ type httpError struct {
 
 func (e *httpError) Error() string { return fmt.Sprintf("%s: %d %s", e.what, e.status, e.body) }
 
-// openCaseID is the case a 409 refund_in_progress points at (SPEC 5: an
-// open case for the order → 409 with its id, in the error's details), or
-// "" for any other answer.
-func openCaseID(err error) string {
+// namedCase is the case a refusal of POST /v1/refunds names in its
+// details: a 409 refund_in_progress names the order's open case (SPEC 5),
+// which is the answer to a retried request, and a 503
+// workflow_unavailable the case it recorded but could not start yet (the
+// request is retried). It is "" for any other answer.
+func namedCase(err error) (id string, open bool) {
 	var he *httpError
-	if !errors.As(err, &he) || he.status != http.StatusConflict {
-		return ""
+	if !errors.As(err, &he) {
+		return "", false
 	}
 	var body struct {
 		Error struct {
@@ -95,17 +97,26 @@ func openCaseID(err error) string {
 			} `json:"details"`
 		} `json:"error"`
 	}
-	if json.Unmarshal(he.body, &body) != nil || body.Error.Code != "refund_in_progress" {
-		return ""
+	if json.Unmarshal(he.body, &body) != nil {
+		return "", false
+	}
+	var want string
+	switch {
+	case he.status == http.StatusConflict && body.Error.Code == "refund_in_progress":
+		want, open = "open_refund_id", true
+	case he.status == http.StatusServiceUnavailable && body.Error.Code == "workflow_unavailable":
+		want = "refund_id"
+	default:
+		return "", false
 	}
 	for _, d := range body.Error.Details {
-		if d.Code == "open_refund_id" {
+		if d.Code == want {
 			// The message is the id, prefixed with its field the way every
 			// field error's message is.
-			return strings.TrimPrefix(d.Message, d.Field+": ")
+			return strings.TrimPrefix(d.Message, d.Field+": "), open
 		}
 	}
-	return ""
+	return "", false
 }
 
 // api is refundflow's HTTP API, called with one of the run's keys.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -94,7 +95,8 @@ func (d *driver) submitting() int {
 // submitOne sends a case's request the way a platform does: a try that
 // fails for want of a server (no answer, a 5xx) is sent again — with the
 // same Idempotency-Key, which must give the same case, or without a key,
-// when a 409 refund_in_progress names the case the first try opened.
+// when a 409 refund_in_progress names the case the first try opened. Every
+// case an answer names is noted: the request must end in exactly one.
 func (d *driver) submitOne(ctx context.Context, c *caseRun) {
 	body := map[string]any{"order_id": c.orderID, "reason": c.path.reason, "skip_retention": c.path.skip,
 		"description": "chaos run, path " + c.path.name}
@@ -113,17 +115,21 @@ func (d *driver) submitOne(ctx context.Context, c *caseRun) {
 		d.inFlight--
 		d.mu.Unlock()
 		d.count("submit", status, err)
-		open := openCaseID(err)
-		if err == nil || open != "" {
-			d.mu.Lock()
-			c.id, c.status, c.viaConflict = out.ID, out.Status, open != ""
-			if open != "" {
-				c.id, c.status = open, ""
-			}
+		named, open := namedCase(err)
+		if err == nil {
+			named = out.ID
+		}
+		d.mu.Lock()
+		if named != "" && !slices.Contains(c.named, named) {
+			c.named = append(c.named, named)
+		}
+		if err == nil || open {
+			c.id, c.status, c.viaConflict = named, out.Status, open
 			d.byID[c.id] = c
 			d.mu.Unlock()
 			return
 		}
+		d.mu.Unlock()
 		d.mu.Lock()
 		c.failures++
 		c.submitErr = err.Error()

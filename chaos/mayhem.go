@@ -126,9 +126,9 @@ func (m *mayhem) schedule(window time.Duration) []event {
 			func(t *tally) { t.APIKills++ })})
 	}
 	for range m.cfg.TemporalKills {
-		// Longer than the API's start of a workflow waits (10 s): the
+		// Longer than the API waits to start a workflow (5 s): the
 		// request gives up while Temporal is still away.
-		down := 15*time.Second + time.Duration(m.rng.Int64N(int64(10*time.Second)))
+		down := 8*time.Second + time.Duration(m.rng.Int64N(int64(12*time.Second)))
 		evs = append(evs, event{at: at(), name: "kill -9 the temporal server", do: m.counted(
 			func(ctx context.Context) error { return m.killTemporal(ctx, down) },
 			func(t *tally) { t.TemporalKills++ })})

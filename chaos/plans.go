@@ -173,6 +173,9 @@ type caseRun struct {
 	// answer that created the case. metOutage: a try failed for want of a
 	// server (no answer, or a 5xx).
 	viaConflict, metOutage bool
+	// named are the cases the request's answers named (a 503 names the
+	// case it could not start yet): one, the case's id, and no other.
+	named []string
 }
 
 // expectedRefund is what Stripe must have refunded for the case.
