@@ -9,7 +9,6 @@ import (
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/refundflow/refundflow/internal/smtptest"
@@ -21,11 +20,8 @@ import (
 // the workers that wait for it. The run deduplicates what it received by
 // Message-ID, as a mail client does.
 type mailSink struct {
-	srv *smtptest.Server
-
-	mu      sync.Mutex
-	hold    time.Duration
-	holding int
+	srv  *smtptest.Server
+	hold holder
 }
 
 // mailHold is how long a held answer is held: well within the test
@@ -34,7 +30,7 @@ const mailHold = 3 * time.Second
 
 func startMailSink() (*mailSink, error) {
 	m := &mailSink{srv: smtptest.New()}
-	m.srv.OnMail = m.onMail
+	m.srv.OnMail = func(smtptest.Mail) { m.hold.wait() }
 	if err := m.srv.Up(); err != nil {
 		return nil, err
 	}
@@ -44,31 +40,6 @@ func startMailSink() (*mailSink, error) {
 // smtpURL is the SMTP_URL the workers send with.
 func (m *mailSink) smtpURL() string {
 	return "smtp://127.0.0.1:" + m.srv.Port() + "?from=refunds@chaos.example"
-}
-
-func (m *mailSink) onMail(smtptest.Mail) {
-	m.mu.Lock()
-	hold := m.hold
-	m.holding++
-	m.mu.Unlock()
-	if hold > 0 {
-		time.Sleep(hold)
-	}
-	m.mu.Lock()
-	m.holding--
-	m.mu.Unlock()
-}
-
-func (m *mailSink) setHold(d time.Duration) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.hold = d
-}
-
-func (m *mailSink) held() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.holding
 }
 
 func (m *mailSink) up() error { return m.srv.Up() }

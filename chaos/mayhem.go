@@ -311,21 +311,19 @@ func (m *mayhem) deliveryFault(kind int) event {
 	span := func(least, most time.Duration) time.Duration {
 		return least + time.Duration(m.rng.Int64N(int64(most-least)))
 	}
+	outage := func(what string, down func(), up func() error, add func(*tally)) event {
+		d := span(10*time.Second, 30*time.Second)
+		return event{name: fmt.Sprintf("%s down for %s", what, d.Round(time.Second)), do: m.counted(func(ctx context.Context) error {
+			down()
+			m.pause(ctx, d)
+			return up()
+		}, add)}
+	}
 	switch kind {
 	case 0:
-		down := span(10*time.Second, 30*time.Second)
-		return event{name: fmt.Sprintf("mail server down for %s", down.Round(time.Second)), do: m.counted(func(ctx context.Context) error {
-			m.s.mail.down()
-			m.pause(ctx, down)
-			return m.s.mail.up()
-		}, func(t *tally) { t.MailDowns++ })}
+		return outage("mail server", m.s.mail.down, m.s.mail.up, func(t *tally) { t.MailDowns++ })
 	case 1:
-		down := span(10*time.Second, 30*time.Second)
-		return event{name: fmt.Sprintf("platform webhook receiver down for %s", down.Round(time.Second)), do: m.counted(func(ctx context.Context) error {
-			m.s.platform.down()
-			m.pause(ctx, down)
-			return m.s.platform.up()
-		}, func(t *tally) { t.ReceiverDowns++ })}
+		return outage("platform webhook receiver", m.s.platform.down, m.s.platform.up, func(t *tally) { t.ReceiverDowns++ })
 	case 2:
 		flaky := span(15*time.Second, 40*time.Second)
 		return event{name: fmt.Sprintf("platform receiver answers 5xx to two deliveries in three for %s", flaky.Round(time.Second)), do: m.counted(func(ctx context.Context) error {
@@ -337,11 +335,11 @@ func (m *mayhem) deliveryFault(kind int) event {
 	case 3:
 		return event{name: "kill -9 every worker while the platform holds the answer to an event it took", do: m.counted(func(ctx context.Context) error {
 			// Within the webhook client's 10 s timeout: the worker waits.
-			return m.killWhileHeld(ctx, m.s.platform.setHold, m.s.platform.held, 8*time.Second)
+			return m.killWhileHeld(ctx, m.s.platform.hold.set, m.s.platform.hold.held, 8*time.Second)
 		}, func(t *tally) { t.KilledInWebhook++; t.Kills += len(m.s.workers) })}
 	default:
 		return event{name: "kill -9 every worker while the mail server holds the answer to an email it took", do: m.counted(func(ctx context.Context) error {
-			return m.killWhileHeld(ctx, m.s.mail.setHold, m.s.mail.held, mailHold)
+			return m.killWhileHeld(ctx, m.s.mail.hold.set, m.s.mail.hold.held, mailHold)
 		}, func(t *tally) { t.KilledInMail++; t.Kills += len(m.s.workers) })}
 	}
 }

@@ -28,14 +28,13 @@ type platform struct {
 	addr   string
 	url    string
 
-	mu      sync.Mutex
-	srv     *http.Server // nil while down
-	events  map[string]*received
-	tally   receiverTally
-	flaky   bool
-	seen    int // verified deliveries, for the flaky turn
-	hold    time.Duration
-	holding int // answers being held right now
+	mu     sync.Mutex
+	srv    *http.Server // nil while down
+	events map[string]*received
+	tally  receiverTally
+	flaky  bool
+	seen   int // verified deliveries, for the flaky turn
+	hold   holder
 	// problems are deliveries that were wrong in themselves: a header that
 	// disagrees with the body, a second copy of an event with other bytes.
 	problems []string
@@ -103,21 +102,6 @@ func (p *platform) setFlaky(on bool) {
 	p.flaky = on
 }
 
-// setHold holds every answer for d after the event is taken (0: answer at
-// once).
-func (p *platform) setHold(d time.Duration) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.hold = d
-}
-
-// held reports how many answers are being held right now.
-func (p *platform) held() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.holding
-}
-
 func (p *platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
@@ -168,16 +152,9 @@ func (p *platform) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if lost {
 		p.tally.Refused++
 	}
-	hold := p.hold
-	p.holding++
 	p.mu.Unlock()
 
-	if hold > 0 {
-		time.Sleep(hold)
-	}
-	p.mu.Lock()
-	p.holding--
-	p.mu.Unlock()
+	p.hold.wait()
 	if lost {
 		// Taken, but the answer says otherwise: the outbox sends it again.
 		http.Error(w, "platform error after commit", http.StatusInternalServerError)
