@@ -129,8 +129,6 @@ func (d *driver) submitOne(ctx context.Context, c *caseRun) {
 			d.mu.Unlock()
 			return
 		}
-		d.mu.Unlock()
-		d.mu.Lock()
 		c.failures++
 		c.submitErr = err.Error()
 		if status == 0 || status >= 500 {

@@ -25,6 +25,9 @@ type mayhem struct {
 	logf func(string, ...any)
 
 	killing sync.Mutex // kills take turns
+	// Outages of one receiver take turns too: a second one must not bring
+	// it back in the middle of the first.
+	mailOutage, receiverOutage sync.Mutex
 
 	mu    sync.Mutex
 	start time.Time
@@ -311,9 +314,11 @@ func (m *mayhem) deliveryFault(kind int) event {
 	span := func(least, most time.Duration) time.Duration {
 		return least + time.Duration(m.rng.Int64N(int64(most-least)))
 	}
-	outage := func(what string, down func(), up func() error, add func(*tally)) event {
+	outage := func(what string, turn *sync.Mutex, down func(), up func() error, add func(*tally)) event {
 		d := span(10*time.Second, 30*time.Second)
 		return event{name: fmt.Sprintf("%s down for %s", what, d.Round(time.Second)), do: m.counted(func(ctx context.Context) error {
+			turn.Lock()
+			defer turn.Unlock()
 			down()
 			m.pause(ctx, d)
 			return up()
@@ -321,9 +326,9 @@ func (m *mayhem) deliveryFault(kind int) event {
 	}
 	switch kind {
 	case 0:
-		return outage("mail server", m.s.mail.down, m.s.mail.up, func(t *tally) { t.MailDowns++ })
+		return outage("mail server", &m.mailOutage, m.s.mail.down, m.s.mail.up, func(t *tally) { t.MailDowns++ })
 	case 1:
-		return outage("platform webhook receiver", m.s.platform.down, m.s.platform.up, func(t *tally) { t.ReceiverDowns++ })
+		return outage("platform webhook receiver", &m.receiverOutage, m.s.platform.down, m.s.platform.up, func(t *tally) { t.ReceiverDowns++ })
 	case 2:
 		flaky := span(15*time.Second, 40*time.Second)
 		return event{name: fmt.Sprintf("platform receiver answers 5xx to two deliveries in three for %s", flaky.Round(time.Second)), do: m.counted(func(ctx context.Context) error {

@@ -162,8 +162,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			report.ByPath[c.path.name] = map[string]int{}
 		}
 		report.ByPath[c.path.name][status]++
-	}
-	for _, c := range ev.cases {
 		report.Keyless += b2i(c.keyless)
 		report.MetOutage += b2i(c.metOutage)
 		report.ViaConflict += b2i(c.viaConflict)
