@@ -374,6 +374,9 @@ func TestComposeTemporalWiring(t *testing.T) {
 	if host, port := hostPort(t, "temporal-ui TEMPORAL_ADDRESS", ue["TEMPORAL_ADDRESS"]); host != "temporal" || port != frontendPort {
 		t.Errorf("temporal-ui: TEMPORAL_ADDRESS=%q, want temporal:%d", ue["TEMPORAL_ADDRESS"], frontendPort)
 	}
+	if ue["TEMPORAL_DISABLE_WRITE_ACTIONS"] != "true" {
+		t.Errorf("temporal-ui: TEMPORAL_DISABLE_WRITE_ACTIONS=%q, want true (the UI reads; cases move through the API)", ue["TEMPORAL_DISABLE_WRITE_ACTIONS"])
+	}
 	uiPort := uint32(8080) // the image's default TEMPORAL_UI_PORT
 	if v := ue["TEMPORAL_UI_PORT"]; v != "" {
 		n, _ := strconv.Atoi(v)

@@ -40,7 +40,10 @@ type Options struct {
 	// TemporalAddress is where the embedded Temporal server listens, when
 	// not TEMPORAL_ADDRESS's default ("" keeps it; tests pick free ports).
 	TemporalAddress string
-	Logger          *slog.Logger
+	// TemporalUIWriteActions turns the Temporal UI's write actions on
+	// (terminate, reset, ...), for an operator who needs them.
+	TemporalUIWriteActions bool
+	Logger                 *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -96,11 +99,12 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		srv, err := StartTemporal(ctx, TemporalOptions{
-			DBFile:    filepath.Join(o.DataDir, "temporal.db"),
-			Address:   cfg.TemporalAddress,
-			UIAddress: ui,
-			Namespace: cfg.TemporalNamespace,
-			Logger:    log,
+			DBFile:         filepath.Join(o.DataDir, "temporal.db"),
+			Address:        cfg.TemporalAddress,
+			UIAddress:      ui,
+			UIWriteActions: o.TemporalUIWriteActions,
+			Namespace:      cfg.TemporalNamespace,
+			Logger:         log,
 		})
 		if err != nil {
 			return err

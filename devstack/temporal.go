@@ -38,8 +38,13 @@ type TemporalOptions struct {
 	Address string
 	// UIAddress is where the Temporal UI listens; empty means no UI.
 	UIAddress string
-	Namespace string
-	Logger    *slog.Logger
+	// UIWriteActions lets the UI change workflows (terminate, reset,
+	// signal, update, start). Off, the UI reads every history and runs
+	// queries but changes nothing: a case is moved through the API, whose
+	// keys and rules apply.
+	UIWriteActions bool
+	Namespace      string
+	Logger         *slog.Logger
 	// SQLiteConns is the connection pool size (WAL allows readers beside the
 	// one writer); 0 means 1.
 	SQLiteConns int
@@ -161,6 +166,7 @@ func (t *Temporal) startUI(o TemporalOptions) error {
 		CORS:                uiconfig.CORS{CookieInsecure: true},
 		HideLogs:            true,
 		DisableNewsFetch:    true,
+		DisableWriteActions: !o.UIWriteActions,
 	}))
 	t.UIAddress = o.UIAddress
 	go func() {

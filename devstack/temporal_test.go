@@ -2,11 +2,13 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +80,36 @@ func TestEmbeddedTemporalRunsWorkflowsAndKnowsTheSearchAttributes(t *testing.T) 
 		t.Fatalf("temporal UI: %v", err)
 	}
 	resp.Body.Close()
+
+	// The UI reads and queries, but changes nothing: a terminate (or an
+	// update with a made-up approver) is refused before it reaches Temporal.
+	terminate := "http://" + uiAddr + "/api/v1/namespaces/default/workflows/" + run.GetID() + "/terminate"
+	req, err := http.NewRequest(http.MethodPost, terminate, strings.NewReader(`{"reason":"from the UI"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A bearer token is how a script skips the UI's CSRF check; the
+	// write check still applies.
+	req.Header.Set("Authorization", "Bearer script")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST %s: %d, want 405", terminate, resp.StatusCode)
+	}
+	resp, err = http.Get("http://" + uiAddr + "/api/v1/settings")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings struct{ DisableWriteActions bool }
+	err = json.NewDecoder(resp.Body).Decode(&settings)
+	resp.Body.Close()
+	if err != nil || !settings.DisableWriteActions {
+		t.Fatalf("UI settings: %+v, %v", settings, err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("temporal UI answered %d", resp.StatusCode)
 	}

@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
@@ -853,4 +854,86 @@ func TestACaseThePolicyCannotDecideFailsAndFreesTheOrder(t *testing.T) {
 		t.Fatalf("the platform heard %v", w.Platform.Types(c.id))
 	}
 	w.Case("rf-o-cut-again", "o-cut", policy.ReasonNotAsExpected, platformKey)
+}
+
+// An approver's limits name the currencies they may approve alone; a
+// currency they do not name is limit 0, not "no limit": the dev approver
+// (CNY 5 000, USD 800) approving EUR 50 000 needs a second approver.
+func TestACurrencyMissingFromTheApproversLimitsNeedsASecondApprover(t *testing.T) {
+	w := casetest.New(t)
+	w.Product(refundflow.Product{ID: "masterclass", Type: refundflow.RecordedCourse, Title: "Masterclass", LessonsTotal: 10})
+	w.Order(refundflow.Order{ID: "o-eur", LearnerID: "learner-eur", ProductID: "masterclass", Amount: 5_000_000, Currency: "EUR",
+		PurchasedAt: start.Add(-2 * time.Hour)})
+	c := newCase(t, w, "o-eur", policy.ReasonChangedMind)
+	limits := map[money.Currency]int64{"CNY": 500000, "USD": 80000}
+	dev, other := w.Key("dev-approver", refundflow.RoleApprover, limits), w.Key("Other", refundflow.RoleApprover, limits)
+	first := c.approve(time.Hour, dev, nil, "")
+	second := c.approve(2*time.Hour, other, nil, "")
+
+	res := c.run(false)
+
+	accepted(t, first)
+	if first.result.ApprovalsNeeded != 1 || first.result.Status != refundflow.StatusAwaitingApproval {
+		t.Fatalf("the first approval answered %+v", first.result)
+	}
+	accepted(t, second)
+	if res.Status != refundflow.StatusRefunded || res.Amount != 5_000_000 {
+		t.Fatalf("result %+v", res)
+	}
+	wantEvents(t, w.Events(c.id), "approval_recorded", "approved", "refunded")
+}
+
+// The workflow decides approvals on what PostgreSQL holds — the intent the
+// API recorded for the key it authenticated, and that key as it stands —
+// never on the update's own fields: an approve update sent around the API
+// (the Temporal UI, the SDK) with a made-up approver, a replayed intent, a
+// key of another role or a revoked key approves nothing.
+func TestApprovalsSentAroundTheAPIAreRefused(t *testing.T) {
+	w := casetest.New(t)
+	recordedCourse(w)
+	o := order(w, "o-forged", "go-basics", 19900, 20*24*time.Hour)
+	c := newCase(t, w, "o-forged", policy.ReasonQualityIssue)
+	platform := w.Key("platform", refundflow.RolePlatform, nil)
+	revoked := w.Key("gone", refundflow.RoleApprover, nil)
+	revokedIntent := w.Intent(c.id, revoked, refund.Approve, nil, "")
+	if err := w.DB.RevokeAPIKey(context.Background(), revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	madeUp := c.update(time.Hour, workflows.ApproveUpdate, workflows.ApproveRequest{IntentID: "ai_made_up", KeyID: "key_made_up"})
+	noIntent := c.update(time.Hour+time.Minute, workflows.ApproveUpdate, workflows.ApproveRequest{KeyID: c.alice.ID})
+	var aliceIntent string
+	claimed := c.updateWith(time.Hour+2*time.Minute, workflows.ApproveUpdate, func() any {
+		// Alice's intent, claimed for Bob.
+		aliceIntent = w.Intent(c.id, c.alice, refund.Approve, nil, "")
+		return workflows.ApproveRequest{IntentID: aliceIntent, KeyID: c.bob.ID}
+	})
+	wrongRole := c.updateWith(time.Hour+3*time.Minute, workflows.ApproveUpdate, func() any {
+		return workflows.ApproveRequest{IntentID: w.Intent(c.id, platform, refund.Approve, nil, ""), KeyID: platform.ID}
+	})
+	gone := c.update(time.Hour+4*time.Minute, workflows.ApproveUpdate, workflows.ApproveRequest{IntentID: revokedIntent, KeyID: revoked.ID})
+	// The intent the claim used up, sent again as Alice's own.
+	replayed := c.updateWith(time.Hour+5*time.Minute, workflows.ApproveUpdate, func() any {
+		return workflows.ApproveRequest{IntentID: aliceIntent, KeyID: c.alice.ID}
+	})
+	real := c.reject(2*time.Hour, c.alice, "the course matches its description")
+	withdraw := c.update(5*time.Hour, workflows.WithdrawUpdate, workflows.LearnerRequest{By: learn})
+
+	res := c.run(false)
+
+	refusedWith(t, madeUp, "approval_intent_unknown")
+	refusedWith(t, noIntent, "approval_intent_unknown")
+	refusedWith(t, claimed, "approval_intent_mismatch")
+	refusedWith(t, wrongRole, "not_an_approver")
+	refusedWith(t, gone, "approver_revoked")
+	accepted(t, real)
+	refusedWith(t, replayed, "approval_intent_used")
+	accepted(t, withdraw)
+	if res.Status != refundflow.StatusWithdrawn || len(w.StripeRefundsFor(o.PaymentIntent)) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	for _, a := range w.Refund(c.id).Approvals {
+		if a.Action == refund.Approve {
+			t.Fatalf("an approval was recorded: %+v", a)
+		}
+	}
 }

@@ -69,6 +69,8 @@ func (t *ticketCase) validateMessage(ctx workflow.Context, req TicketMessageRequ
 	switch {
 	case !req.Author.Valid():
 		return refuse(refundflow.EINVALID, "invalid_author", "author must be agent or customer, not %q", req.Author)
+	case !req.Author.WritableBy(actingRole(req.By)):
+		return refuse(refundflow.EFORBIDDEN, "author_not_allowed", "a %s writes as the customer only", req.By.Kind)
 	case strings.TrimSpace(req.Body) == "":
 		return refuse(refundflow.EINVALID, "missing_body", "a message needs a body")
 	case t.state.Status == refundflow.TicketClosed:
@@ -77,6 +79,16 @@ func (t *ticketCase) validateMessage(ctx workflow.Context, req TicketMessageRequ
 		return refuse(refundflow.ECONFLICT, "reopen_window_closed", "the ticket was resolved too long ago to reopen; open a new one")
 	}
 	return nil
+}
+
+// actingRole is the role an update's actor acts with, for the rules the
+// API applies too (one set of rules, wherever an update comes from): a
+// learner speaks through the platform's key.
+func actingRole(by refundflow.Actor) refundflow.Role {
+	if by.Kind == "learner" {
+		return refundflow.RolePlatform
+	}
+	return refundflow.Role(by.Kind)
 }
 
 // addMessage adds a message to the conversation. The first agent message
@@ -123,6 +135,8 @@ func (t *ticketCase) validateStatus(ctx workflow.Context, req TicketStatusReques
 	switch {
 	case !to.Valid():
 		return refuse(refundflow.EINVALID, "invalid_status", "status must be one of open, waiting_on_customer, resolved, closed")
+	case !to.SettableBy(actingRole(req.By)):
+		return refuse(refundflow.EFORBIDDEN, "status_not_allowed", "a %s may only take a ticket back to open; %s is an agent's to set", req.By.Kind, to)
 	case from == refundflow.TicketClosed:
 		return refuse(refundflow.ECONFLICT, "ticket_closed", "the ticket is closed; open a new one")
 	case from == to:

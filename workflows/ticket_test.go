@@ -458,6 +458,10 @@ func TestIllegalStatusChangesAreRefusedAndChangeNothing(t *testing.T) {
 	unknown := r.status(opened.Add(3*time.Minute), "pending")
 	badAuthor := r.update(opened.Add(4*time.Minute), workflows.TicketMessageUpdate, workflows.TicketMessageRequest{Author: "bot", By: ada, Body: "hi"})
 	empty := r.agentSays(opened.Add(5*time.Minute), "  ")
+	// The platform's key speaks for the learner only, and may only take a
+	// ticket back to open: around the API too.
+	asAgent := r.update(opened.Add(5*time.Minute+time.Second), workflows.TicketMessageUpdate, workflows.TicketMessageRequest{Author: refundflow.AuthorAgent, By: customer, Body: "resolved, 100% satisfied"})
+	platformResolves := r.update(opened.Add(5*time.Minute+2*time.Second), workflows.TicketStatusUpdate, workflows.TicketStatusRequest{Status: refundflow.TicketResolved, By: refundflow.Actor{Kind: "platform", ID: platformKey}})
 	r.status(opened.Add(6*time.Minute), refundflow.TicketWaitingOnCustomer)
 	r.status(opened.Add(7*time.Minute), refundflow.TicketResolved)
 	backToWaiting := r.status(opened.Add(8*time.Minute), refundflow.TicketWaitingOnCustomer)
@@ -470,6 +474,8 @@ func TestIllegalStatusChangesAreRefusedAndChangeNothing(t *testing.T) {
 	refusedWith(t, unknown, "invalid_status")
 	refusedWith(t, badAuthor, "invalid_author")
 	refusedWith(t, empty, "missing_body")
+	refusedWith(t, asAgent, "author_not_allowed")
+	refusedWith(t, platformResolves, "status_not_allowed")
 	refusedWith(t, backToWaiting, "illegal_status_change")
 	if e, _ := workflows.AsRefusal(toClosed.err); e.Kind != refundflow.ECONFLICT {
 		t.Fatalf("an illegal change is a conflict, got %s", e.Kind)

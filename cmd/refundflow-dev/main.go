@@ -23,6 +23,7 @@ func main() {
 	flag.StringVar(&opts.StripeMock, "stripe-mock", "bin/stripe-mock", "stripe-mock binary (used without STRIPE_SECRET_KEY)")
 	flag.IntVar(&opts.PostgresPort, "postgres-port", 54329, "port of the project-local PostgreSQL")
 	flag.StringVar(&opts.TemporalAddress, "temporal-address", "", "host:port of the embedded Temporal server (default: TEMPORAL_ADDRESS's default; unused when TEMPORAL_ADDRESS is set)")
+	flag.BoolVar(&opts.TemporalUIWriteActions, "temporal-ui-write-actions", false, "let the Temporal UI terminate, reset, signal and update workflows (off: it reads and queries only)")
 	flag.Parse()
 	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
