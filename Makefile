@@ -59,8 +59,10 @@ bench: bin/vegeta build
 bin/vegeta: tools/go.mod tools/go.sum
 	$(GO) build $(TOOLS) -o $@ github.com/tsenart/vegeta/v12
 
-## chaos: SPEC 7's reliability bar — hundreds of refunds as separate processes while workers are killed, PostgreSQL
-## crashes and Stripe misbehaves (under 15 minutes); one summary line, exit 1 on any violation, findings in the work dir
+## chaos: SPEC 7's reliability bar — hundreds of refunds as separate processes while workers, the API and Temporal are
+## killed, PostgreSQL crashes, Stripe misbehaves and the mail server and the platform's webhook receiver fail; checks
+## money, requests and messages; one summary line, exit 1 on any violation, findings in the work dir.
+## CHAOSFLAGS are refundflow-chaos's flags (-seed N, -cases N, -short, -work DIR).
 chaos:
 	$(GO) build -o bin/refundflow-chaos ./cmd/refundflow-chaos
 	bin/refundflow-chaos $(CHAOSFLAGS)

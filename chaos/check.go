@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,7 +15,7 @@ import (
 
 // Violation is something that must never happen and did.
 type Violation struct {
-	Check  string // what was checked: terminal, outcome, stripe, order, ledger, access, webhooks
+	Check  string // what was checked: terminal, requests, outcome, stripe, order, ledger, access, webhooks, messages
 	Case   string // the case id, when it is about a case
 	Order  string
 	Detail string
@@ -43,9 +44,8 @@ type evidence struct {
 	orders   map[string]orderRow
 	ledger   ledgerFigures
 	events   eventFigures
-	revoked  map[string]int // distinct revoke_access webhooks per case
-	forged   int            // platform deliveries that did not verify
 	casePays map[string]string
+	msgs     messageEvidence
 }
 
 type orderRow struct {
@@ -169,6 +169,9 @@ func gather(ctx context.Context, dbURL string, ev *evidence) error {
 	ev.orders, ev.ledger, ev.events = orders, lf, ef
 
 	// The Stripe refund each case says it was paid with.
+	if err := gatherMessages(ctx, conn, &ev.msgs); err != nil {
+		return err
+	}
 	rows, err = conn.Query(ctx, `SELECT id, provider_refund_id FROM refunds WHERE provider_refund_id IS NOT NULL`)
 	if err != nil {
 		return err
@@ -197,6 +200,7 @@ func check(ev evidence) []Violation {
 			known[c.id] = true
 		}
 	}
+	revoked := revocations(ev.msgs.hooks)
 	for _, r := range ev.stripe.Refunds {
 		id := r.Metadata[payments.MetaRefundID]
 		if !known[id] {
@@ -208,32 +212,33 @@ func check(ev evidence) []Violation {
 
 	for _, c := range ev.cases {
 		if c.id == "" {
-			add("terminal", "", c.orderID, "the case was never submitted: %s", c.submitErr)
+			add("requests", "", c.orderID, "the request got no case: %s", c.submitErr)
 			continue
 		}
-		switch {
-		case !terminal[c.status]:
+		if !terminal[c.status] {
+			// What its path promises cannot be judged yet; the orders'
+			// and the ledger's checks still see any money it moved.
 			add("terminal", c.id, c.orderID, "path %s: still %s", c.path.name, c.status)
-		case c.status != c.path.final:
+			continue
+		}
+		if c.status != c.path.final {
 			add("outcome", c.id, c.orderID, "path %s: ended %s, not %s", c.path.name, c.status, c.path.final)
 		}
 		checkCaseRefunds(c, byCase[c.id], ev.casePays[c.id], add)
-		// Access goes once the money moved, and only then. A refund that
-		// failed at the bank right after it succeeded may have been
-		// reported before the platform heard of the success: then access
-		// was never revoked, which is right too.
-		n := ev.revoked[c.id]
+		// Access goes once the money moved, and only then: once for a
+		// refunded case, and for one whose refund failed at the bank after
+		// it had succeeded (the platform heard of the success first).
+		n := revoked[c.id]
 		want := 0
-		if c.path.final == "refunded" {
+		if c.path.final == "refunded" || c.path.name == "failed_after_success" {
 			want = 1
 		}
-		if n != want && !(c.path.name == "failed_after_success" && n == 1) {
+		if n != want {
 			add("access", c.id, c.orderID, "path %s, %s: the platform was told %d times to revoke access", c.path.name, c.status, n)
 		}
 	}
-	if ev.forged > 0 {
-		add("access", "", "", "%d platform webhooks did not verify", ev.forged)
-	}
+	checkRequests(ev, add)
+	checkMessages(ev.msgs, add)
 	checkMoney(ev, add)
 	if ev.events.recorded != ev.stripe.Webhooks.Events {
 		add("webhooks", "", "", "%d Stripe events recorded once each, for %d sent", ev.events.recorded, ev.stripe.Webhooks.Events)
@@ -242,6 +247,45 @@ func check(ev evidence) []Violation {
 		add("webhooks", "", "", "%d Stripe events recorded but never routed", ev.events.unprocessed)
 	}
 	return out
+}
+
+// revocations counts, per case, the distinct events the platform took that
+// told it to revoke access.
+func revocations(hooks map[string]received) map[string]int {
+	perCase := map[string]int{}
+	for _, ev := range hooks {
+		var env struct {
+			Data struct {
+				RefundID     string `json:"refund_id"`
+				RevokeAccess bool   `json:"revoke_access"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(ev.Body, &env) == nil && env.Data.RevokeAccess {
+			perCase[env.Data.RefundID]++
+		}
+	}
+	return perCase
+}
+
+// checkRequests: the answers to one request named one case (the case
+// checks above see it end), and the read model holds no case that no
+// answer named: a request that opened a case must hear of it — its id, or
+// a 409 or 503 naming it.
+func checkRequests(ev evidence, add func(string, string, string, string, ...any)) {
+	known := map[string]bool{}
+	for _, c := range ev.cases {
+		for _, id := range c.named {
+			known[id] = true
+		}
+		if len(c.named) > 1 {
+			add("requests", c.id, c.orderID, "the answers to one request named %d cases: %v", len(c.named), c.named)
+		}
+	}
+	for _, r := range ev.msgs.cases {
+		if !known[r.id] {
+			add("requests", r.id, r.orderID, "a case no answer named (%s)", r.status)
+		}
+	}
 }
 
 // checkCaseRefunds: one succeeded Stripe refund of the right amount per

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/refundflow/refundflow/stripefake"
@@ -56,7 +58,7 @@ func (h *httpJSON) do(ctx context.Context, method, path string, body, out any, h
 		return resp.StatusCode, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
+		return resp.StatusCode, &httpError{what: method + " " + path, status: resp.StatusCode, body: bytes.TrimSpace(raw)}
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -64,6 +66,57 @@ func (h *httpJSON) do(ctx context.Context, method, path string, body, out any, h
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// httpError is a non-2xx answer.
+type httpError struct {
+	what   string
+	status int
+	body   []byte
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("%s: %d %s", e.what, e.status, e.body) }
+
+// namedCase is the case a refusal of POST /v1/refunds names in its
+// details: a 409 refund_in_progress names the order's open case (SPEC 5),
+// which is the answer to a retried request, and a 503
+// workflow_unavailable the case it recorded but could not start yet (the
+// request is retried). It is "" for any other answer.
+func namedCase(err error) (id string, open bool) {
+	var he *httpError
+	if !errors.As(err, &he) {
+		return "", false
+	}
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Details []struct {
+				Code    string `json:"code"`
+				Field   string `json:"field"`
+				Message string `json:"message"`
+			} `json:"details"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(he.body, &body) != nil {
+		return "", false
+	}
+	var want string
+	switch {
+	case he.status == http.StatusConflict && body.Error.Code == "refund_in_progress":
+		want, open = "open_refund_id", true
+	case he.status == http.StatusServiceUnavailable && body.Error.Code == "workflow_unavailable":
+		want = "refund_id"
+	default:
+		return "", false
+	}
+	for _, d := range body.Error.Details {
+		if d.Code == want {
+			// The message is the id, prefixed with its field the way every
+			// field error's message is.
+			return strings.TrimPrefix(d.Message, d.Field+": "), open
+		}
+	}
+	return "", false
 }
 
 // api is refundflow's HTTP API, called with one of the run's keys.

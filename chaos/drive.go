@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -19,24 +20,32 @@ type driver struct {
 	cases []*caseRun
 	logf  func(string, ...any)
 
-	mu      sync.Mutex
-	byID    map[string]*caseRun
-	actions map[string]int // "approve 200", "approve 409", "approve error"...
+	mu       sync.Mutex
+	byID     map[string]*caseRun
+	actions  map[string]int // "approve 200", "approve 409", "approve error"...
+	inFlight int            // submissions waiting for their answer
+	// late are the submissions of reserved cases.
+	late sync.WaitGroup
 }
 
 func newDriver(a *api, f *fake, cases []*caseRun, logf func(string, ...any)) *driver {
 	return &driver{api: a, fake: f, cases: cases, logf: logf, byID: map[string]*caseRun{}, actions: map[string]int{}}
 }
 
-// submit sends the cases, evenly over the duration, a few at a time. A
-// submission that fails for want of a server is retried with the same
-// Idempotency-Key, which must give the same case.
+// submit sends the cases that are not reserved for an outage, evenly over
+// the duration, a few at a time.
 func (d *driver) submit(ctx context.Context, over time.Duration) {
+	var flow []*caseRun
+	for _, c := range d.cases {
+		if !c.reserved {
+			flow = append(flow, c)
+		}
+	}
 	start := time.Now()
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
-	for i, c := range d.cases {
-		at := start.Add(over * time.Duration(i) / time.Duration(len(d.cases)))
+	for i, c := range flow {
+		at := start.Add(over * time.Duration(i) / time.Duration(len(flow)))
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -53,24 +62,78 @@ func (d *driver) submit(ctx context.Context, over time.Duration) {
 	wg.Wait()
 }
 
+// submitReserved sends up to n of the cases kept for an outage, all at
+// once, and returns without waiting for the answers (wait tells when they
+// are all in). It reports how many it sent.
+func (d *driver) submitReserved(ctx context.Context, n int) int {
+	d.mu.Lock()
+	var batch []*caseRun
+	for _, c := range d.cases {
+		if c.reserved && !c.sent && len(batch) < n {
+			c.sent = true
+			batch = append(batch, c)
+		}
+	}
+	d.mu.Unlock()
+	for _, c := range batch {
+		d.late.Add(1)
+		go func() {
+			defer d.late.Done()
+			d.submitOne(ctx, c)
+		}()
+	}
+	return len(batch)
+}
+
+// submitting is how many submissions are waiting for their answer.
+func (d *driver) submitting() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.inFlight
+}
+
+// submitOne sends a case's request the way a platform does: a try that
+// fails for want of a server (no answer, a 5xx) is sent again — with the
+// same Idempotency-Key, which must give the same case, or without a key,
+// when a 409 refund_in_progress names the case the first try opened. Every
+// case an answer names is noted: the request must end in exactly one.
 func (d *driver) submitOne(ctx context.Context, c *caseRun) {
 	body := map[string]any{"order_id": c.orderID, "reason": c.path.reason, "skip_retention": c.path.skip,
 		"description": "chaos run, path " + c.path.name}
+	var headers []string
+	if !c.keyless {
+		headers = []string{"Idempotency-Key", "chaos-" + c.orderID}
+	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for try := 0; ; try++ {
 		var out caseJSON
-		status, err := d.api.call(ctx, "platform", "POST", "/v1/refunds", body, &out, "Idempotency-Key", "chaos-"+c.orderID)
+		d.mu.Lock()
+		d.inFlight++
+		d.mu.Unlock()
+		status, err := d.api.call(ctx, "platform", "POST", "/v1/refunds", body, &out, headers...)
+		d.mu.Lock()
+		d.inFlight--
+		d.mu.Unlock()
 		d.count("submit", status, err)
+		named, open := namedCase(err)
 		if err == nil {
-			d.mu.Lock()
-			c.id, c.status = out.ID, out.Status
-			d.byID[out.ID] = c
+			named = out.ID
+		}
+		d.mu.Lock()
+		if named != "" && !slices.Contains(c.named, named) {
+			c.named = append(c.named, named)
+		}
+		if err == nil || open {
+			c.id, c.status, c.viaConflict = named, out.Status, open
+			d.byID[c.id] = c
 			d.mu.Unlock()
 			return
 		}
-		d.mu.Lock()
 		c.failures++
 		c.submitErr = err.Error()
+		if status == 0 || status >= 500 {
+			c.metOutage = true
+		}
 		d.mu.Unlock()
 		if (status >= 400 && status < 500) || time.Now().After(deadline) {
 			d.logf("case of order %s not submitted: %v", c.orderID, err)

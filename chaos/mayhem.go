@@ -13,15 +13,21 @@ import (
 )
 
 // mayhem breaks things on a schedule drawn from the seed: it kills
-// workers, crashes PostgreSQL, makes the fake Stripe misbehave and sends
-// Stripe's webhooks twice, out of order and again.
+// workers, the API and the Temporal server, crashes PostgreSQL, makes the
+// fake Stripe misbehave and sends Stripe's webhooks twice, out of order
+// and again, takes the mail server and the platform's webhook receiver
+// down and makes the receiver fail.
 type mayhem struct {
 	s    *stack
+	d    *driver
 	cfg  Config
 	rng  *rand.Rand
 	logf func(string, ...any)
 
 	killing sync.Mutex // kills take turns
+	// Outages of one receiver take turns too: a second one must not bring
+	// it back in the middle of the first.
+	mailOutage, receiverOutage sync.Mutex
 
 	mu    sync.Mutex
 	start time.Time
@@ -32,13 +38,18 @@ type mayhem struct {
 // tally is what the mayhem did, counted as it succeeded.
 type tally struct {
 	Kills            int // worker processes killed
+	APIKills         int
+	TemporalKills    int
+	OutageRequests   int // cases submitted while the API or Temporal was down
 	PostgresRestarts int
 	StripeFaults     int // a squeeze counts once
 	WebhooksReplayed int
+	// Delivery faults by kind.
+	MailDowns, ReceiverDowns, ReceiverFlaky, KilledInWebhook, KilledInMail int
 }
 
-func newMayhem(s *stack, cfg Config, rng *rand.Rand, logf func(string, ...any)) *mayhem {
-	return &mayhem{s: s, cfg: cfg, rng: rng, logf: logf}
+func newMayhem(s *stack, d *driver, cfg Config, rng *rand.Rand, logf func(string, ...any)) *mayhem {
+	return &mayhem{s: s, d: d, cfg: cfg, rng: rng, logf: logf}
 }
 
 // counted is do, counted with add when it succeeds.
@@ -109,6 +120,27 @@ func (m *mayhem) schedule(window time.Duration) []event {
 				func(ctx context.Context) error { return m.killInStripeCall(ctx, down) },
 				func(t *tally) { t.Kills += len(m.s.workers) })})
 		}
+	}
+	for range m.cfg.APIKills {
+		down := 500*time.Millisecond + time.Duration(m.rng.Int64N(int64(2500*time.Millisecond)))
+		after := time.Duration(m.rng.Int64N(int64(30 * time.Millisecond)))
+		evs = append(evs, event{at: at(), name: "kill -9 the api mid-request", do: m.counted(
+			func(ctx context.Context) error { return m.killAPI(ctx, after, down) },
+			func(t *tally) { t.APIKills++ })})
+	}
+	for range m.cfg.TemporalKills {
+		// Longer than the API waits to start a workflow (5 s): the
+		// request gives up while Temporal is still away.
+		down := 8*time.Second + time.Duration(m.rng.Int64N(int64(12*time.Second)))
+		evs = append(evs, event{at: at(), name: "kill -9 the temporal server", do: m.counted(
+			func(ctx context.Context) error { return m.killTemporal(ctx, down) },
+			func(t *tally) { t.TemporalKills++ })})
+	}
+	kinds := m.rng.Perm(deliveryFaultKinds)
+	for i := range m.cfg.DeliveryFaults {
+		f := m.deliveryFault(kinds[i%deliveryFaultKinds])
+		f.at = at()
+		evs = append(evs, f)
 	}
 	for range m.cfg.PostgresRestarts {
 		evs = append(evs, event{at: at(), name: "pg_ctl restart -m immediate", do: m.counted(m.restartPostgres, func(t *tally) { t.PostgresRestarts++ })})
@@ -183,10 +215,17 @@ func (m *mayhem) note(what string, err error) {
 }
 
 // kill kills workers with SIGKILL and starts them again after down.
-// Kills take turns, so that a worker is never started twice.
+// Kills — of workers, the API, the Temporal server — take turns, so that
+// a process is never started twice and none is started while another it
+// needs is down.
 func (m *mayhem) kill(ctx context.Context, down time.Duration, ws ...*proc.Process) error {
 	m.killing.Lock()
 	defer m.killing.Unlock()
+	return m.killWorkers(ctx, down, ws...)
+}
+
+// killWorkers is kill for a caller that holds m.killing.
+func (m *mayhem) killWorkers(ctx context.Context, down time.Duration, ws ...*proc.Process) error {
 	for _, w := range ws {
 		if err := w.Kill(); err != nil {
 			return err
@@ -194,7 +233,7 @@ func (m *mayhem) kill(ctx context.Context, down time.Duration, ws ...*proc.Proce
 	}
 	m.pause(ctx, down)
 	for _, w := range ws {
-		if err := w.Start(); err != nil {
+		if err := m.s.revive(context.WithoutCancel(ctx), w, workersReady); err != nil {
 			return err
 		}
 	}
@@ -219,6 +258,114 @@ func (m *mayhem) killInStripeCall(ctx context.Context, down time.Duration) error
 		m.pause(ctx, 100*time.Millisecond)
 	}
 	return m.kill(ctx, down, m.s.workers...)
+}
+
+// killAPI kills the API mid-request: it sends some of the cases kept for
+// an outage — without Idempotency-Keys — and kills the API a moment after
+// the first is under way, so that a request may die between the case's
+// row and its workflow, or after both, before its answer. The platform
+// retries: the 409 that names the open case is its answer then. The API is
+// started again after down.
+func (m *mayhem) killAPI(ctx context.Context, after, down time.Duration) error {
+	m.killing.Lock()
+	defer m.killing.Unlock()
+	sent := m.d.submitReserved(ctx, m.cfg.OutageRequests)
+	m.addOutageRequests(sent)
+	deadline := time.Now().Add(5 * time.Second)
+	for sent > 0 && m.d.submitting() == 0 && time.Now().Before(deadline) {
+		m.pause(ctx, time.Millisecond)
+	}
+	m.pause(ctx, after)
+	if err := m.s.apiProc.Kill(); err != nil {
+		return err
+	}
+	m.pause(ctx, down)
+	return m.s.revive(context.WithoutCancel(ctx), m.s.apiProc, apiReady)
+}
+
+// killTemporal kills the Temporal server and, while it is down, sends
+// some of the cases kept for an outage without Idempotency-Keys: the API
+// takes each case's row but cannot start its workflow. The server is
+// started again after down (its SQLite file keeps every workflow).
+func (m *mayhem) killTemporal(ctx context.Context, down time.Duration) error {
+	m.killing.Lock()
+	defer m.killing.Unlock()
+	if err := m.s.temporal.Kill(); err != nil {
+		return err
+	}
+	m.addOutageRequests(m.d.submitReserved(ctx, m.cfg.OutageRequests))
+	m.pause(ctx, down)
+	return m.s.revive(context.WithoutCancel(ctx), m.s.temporal, temporalReady)
+}
+
+func (m *mayhem) addOutageRequests(n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done.OutageRequests += n
+}
+
+// deliveryFaultKinds is how many ways deliveryFault has.
+const deliveryFaultKinds = 5
+
+// deliveryFault is one of the outbox's receivers misbehaving, by kind;
+// the kinds are drawn in turn like the Stripe faults, and durations are
+// drawn here, not while events run.
+func (m *mayhem) deliveryFault(kind int) event {
+	span := func(least, most time.Duration) time.Duration {
+		return least + time.Duration(m.rng.Int64N(int64(most-least)))
+	}
+	outage := func(what string, turn *sync.Mutex, down func(), up func() error, add func(*tally)) event {
+		d := span(10*time.Second, 30*time.Second)
+		return event{name: fmt.Sprintf("%s down for %s", what, d.Round(time.Second)), do: m.counted(func(ctx context.Context) error {
+			turn.Lock()
+			defer turn.Unlock()
+			down()
+			m.pause(ctx, d)
+			return up()
+		}, add)}
+	}
+	switch kind {
+	case 0:
+		return outage("mail server", &m.mailOutage, m.s.mail.down, m.s.mail.up, func(t *tally) { t.MailDowns++ })
+	case 1:
+		return outage("platform webhook receiver", &m.receiverOutage, m.s.platform.down, m.s.platform.up, func(t *tally) { t.ReceiverDowns++ })
+	case 2:
+		flaky := span(15*time.Second, 40*time.Second)
+		return event{name: fmt.Sprintf("platform receiver answers 5xx to two deliveries in three for %s", flaky.Round(time.Second)), do: m.counted(func(ctx context.Context) error {
+			m.s.platform.setFlaky(true)
+			m.pause(ctx, flaky)
+			m.s.platform.setFlaky(false)
+			return nil
+		}, func(t *tally) { t.ReceiverFlaky++ })}
+	case 3:
+		return event{name: "kill -9 every worker while the platform holds the answer to an event it took", do: m.counted(func(ctx context.Context) error {
+			// Within the webhook client's 10 s timeout: the worker waits.
+			return m.killWhileHeld(ctx, m.s.platform.hold.set, m.s.platform.hold.held, 8*time.Second)
+		}, func(t *tally) { t.KilledInWebhook++; t.Kills += len(m.s.workers) })}
+	default:
+		return event{name: "kill -9 every worker while the mail server holds the answer to an email it took", do: m.counted(func(ctx context.Context) error {
+			return m.killWhileHeld(ctx, m.s.mail.hold.set, m.s.mail.hold.held, mailHold)
+		}, func(t *tally) { t.KilledInMail++; t.Kills += len(m.s.workers) })}
+	}
+}
+
+// killWhileHeld makes a receiver hold its answers, waits (bounded) until
+// one is held — a delivery taken, its worker waiting for the answer — and
+// kills every worker then: the message goes back to the outbox when its
+// lease runs out, and comes a second time. The receivers deduplicate.
+func (m *mayhem) killWhileHeld(ctx context.Context, setHold func(time.Duration), held func() int, hold time.Duration) error {
+	m.killing.Lock()
+	defer m.killing.Unlock()
+	setHold(hold)
+	defer setHold(0)
+	deadline := time.Now().Add(2 * time.Minute)
+	for held() == 0 {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("no delivery came within two minutes")
+		}
+		m.pause(ctx, 20*time.Millisecond)
+	}
+	return m.killWorkers(ctx, time.Second, m.s.workers...)
 }
 
 func faultKinds(fs []stripefake.Fault) []string {

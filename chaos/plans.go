@@ -30,6 +30,13 @@ type path struct {
 	share int64
 	// final is the status the case must end in.
 	final string
+	// waits: the case waits for a person (an offer's answer, an approver)
+	// before it can close, so a platform that retries its request without
+	// an Idempotency-Key finds it open (409) whatever became of the first
+	// try. Only these cases are submitted without a key: a case that may
+	// close by itself before the retry comes makes the retry a second
+	// request, which is what keys are for.
+	waits bool
 	// act says what the run does when the case shows a status; the
 	// second result is an approval amount in percent of the order
 	// (0: the decision's amount). appealed is the read model's word.
@@ -78,18 +85,18 @@ var paths = []path{
 	{name: "auto", weight: 16, product: courseProduct, reason: "changed_mind", age: 2 * time.Hour, share: 100, final: "refunded", act: never},
 	{name: "skip_retention", weight: 6, product: courseProduct, reason: "changed_mind", age: 3 * day, skip: true, share: 100, final: "refunded", act: never},
 	// Not as expected within 7 days: offers first.
-	{name: "offer_declined", weight: 8, product: courseProduct, reason: "not_as_expected", age: 3 * day, share: 100, final: "refunded",
+	{name: "offer_declined", weight: 8, product: courseProduct, reason: "not_as_expected", age: 3 * day, share: 100, final: "refunded", waits: true,
 		act: when("offered", actDecline)},
-	{name: "offer_accepted", weight: 6, product: courseProduct, reason: "changed_mind", age: 3 * day, final: "retained",
+	{name: "offer_accepted", weight: 6, product: courseProduct, reason: "changed_mind", age: 3 * day, final: "retained", waits: true,
 		act: when("offered", actAccept)},
-	{name: "withdrawn_offer", weight: 3, product: courseProduct, reason: "changed_mind", age: 3 * day, final: "withdrawn",
+	{name: "withdrawn_offer", weight: 3, product: courseProduct, reason: "changed_mind", age: 3 * day, final: "withdrawn", waits: true,
 		act: when("offered", actWithdraw)},
 	// Quality: a person verifies.
-	{name: "approved", weight: 9, product: courseProduct, reason: "quality_issue", age: 10 * day, share: 100, final: "refunded",
+	{name: "approved", weight: 9, product: courseProduct, reason: "quality_issue", age: 10 * day, share: 100, final: "refunded", waits: true,
 		act: when("awaiting_approval", actApprove)},
-	{name: "rejected", weight: 5, product: courseProduct, reason: "quality_issue", age: 10 * day, final: "rejected",
+	{name: "rejected", weight: 5, product: courseProduct, reason: "quality_issue", age: 10 * day, final: "rejected", waits: true,
 		act: when("awaiting_approval", actReject)},
-	{name: "appeal_approved", weight: 5, product: courseProduct, reason: "quality_issue", age: 10 * day, share: 100, final: "refunded",
+	{name: "appeal_approved", weight: 5, product: courseProduct, reason: "quality_issue", age: 10 * day, share: 100, final: "refunded", waits: true,
 		act: func(s string, appealed bool) (action, int64) {
 			switch {
 			case s == "awaiting_approval" && !appealed:
@@ -101,10 +108,10 @@ var paths = []path{
 			}
 			return actNone, 0
 		}},
-	{name: "withdrawn_approval", weight: 4, product: courseProduct, reason: "quality_issue", age: 10 * day, final: "withdrawn",
+	{name: "withdrawn_approval", weight: 4, product: courseProduct, reason: "quality_issue", age: 10 * day, final: "withdrawn", waits: true,
 		act: when("awaiting_approval", actWithdraw)},
 	// No outage on record: a person sets the amount.
-	{name: "review_approved", weight: 5, product: courseProduct, reason: "technical_failure", age: 10 * day, share: 70, final: "refunded",
+	{name: "review_approved", weight: 5, product: courseProduct, reason: "technical_failure", age: 10 * day, share: 70, final: "refunded", waits: true,
 		act: func(s string, _ bool) (action, int64) {
 			if s == "awaiting_approval" {
 				return actApprove, 70
@@ -149,6 +156,12 @@ type caseRun struct {
 	amount   int64
 	fee      int64 // the platform's application fee (Connect)
 
+	// keyless cases are submitted without an Idempotency-Key; reserved
+	// ones (keyless too) are kept for an outage and sent while the API or
+	// Temporal is down.
+	keyless, reserved bool
+	sent              bool // a reserved case's submission has begun
+
 	id        string // the case, once submitted
 	status    string
 	appealed  bool
@@ -156,6 +169,13 @@ type caseRun struct {
 	nextTry   time.Time
 	failures  int // actions and submissions that did not go through
 	submitErr string
+	// viaConflict: the id came from a 409 refund_in_progress, not from the
+	// answer that created the case. metOutage: a try failed for want of a
+	// server (no answer, or a 5xx).
+	viaConflict, metOutage bool
+	// named are the cases the request's answers named (a 503 names the
+	// case it could not start yet): one, the case's id, and no other.
+	named []string
 }
 
 // expectedRefund is what Stripe must have refunded for the case.
@@ -203,6 +223,22 @@ func planCases(n int, rng *rand.Rand) []*caseRun {
 	}
 	rng.Shuffle(len(cases), func(i, j int) { cases[i], cases[j] = cases[j], cases[i] })
 	return cases
+}
+
+// chooseKeyless picks the cases submitted without an Idempotency-Key, among
+// those that wait for a person (see path.waits): the first reserved of
+// them are kept for the outages, and every other one of the rest goes in
+// the run's ordinary flow.
+func chooseKeyless(cases []*caseRun, reserved int) {
+	n := 0
+	for _, c := range cases {
+		if !c.path.waits {
+			continue
+		}
+		c.reserved = n < reserved
+		c.keyless = c.reserved || (n-reserved)%2 == 0
+		n++
+	}
 }
 
 // seedCatalogue pushes the products every case buys.

@@ -15,8 +15,18 @@ type Report struct {
 	// ByPath counts, per path, the statuses its cases ended in.
 	ByPath map[string]map[string]int
 
+	// Evaluating is how many cases the read model holds in evaluating at
+	// the end (nobody runs them); Lost how many requests got no case.
+	Evaluating, Lost int
+	// Keyless requests were sent without an Idempotency-Key; OutageRequests
+	// of them while the API or Temporal was down; MetOutage requests had a
+	// try fail for want of a server, ViaConflict got their case from a 409.
+	Keyless, OutageRequests, MetOutage, ViaConflict int
+
 	Kills            int // SIGKILLs of worker processes
 	WorkerStarts     int // worker processes started, first starts included
+	APIKills         int // SIGKILLs of the API mid-request
+	TemporalKills    int // SIGKILLs of the Temporal server
 	PostgresRestarts int
 	StripeFaults     int // faults the run injected (a squeeze counts once)
 	FaultsApplied    int // requests the fake answered with an injected fault
@@ -24,6 +34,16 @@ type Report struct {
 	WebhookEvents    int // events Stripe sent
 	WebhookAttempts  int // deliveries of them, duplicates and retries included
 	WebhooksReplayed int // events the run had Stripe send again later
+
+	// Messages: the outbox's rows checked against what the receivers
+	// took; Copies counts every copy that arrived, Deduped the ones that
+	// came again.
+	InApp                              int
+	Emails, EmailCopies, EmailsDeduped int
+	Events, EventCopies, EventsDeduped int
+	MailDowns, ReceiverDowns           int // delivery faults by kind
+	ReceiverFlaky, ReceiverRefusals    int // windows of 5xx, and the 5xx answers given
+	KilledInWebhook, KilledInMail      int // all workers killed while a receiver held an answer
 
 	Violations []Violation
 	Elapsed    time.Duration
@@ -55,10 +75,16 @@ func (r *Report) Summary() string {
 	for _, s := range []string{"refunded", "retained", "rejected", "withdrawn", "failed"} {
 		other -= r.ByStatus[s]
 	}
-	fmt.Fprintf(&b, " unfinished=%d", other)
-	fmt.Fprintf(&b, " | worker_kills=%d worker_starts=%d pg_restarts=%d stripe_faults=%d applied=%d 429s=%d",
-		r.Kills, r.WorkerStarts, r.PostgresRestarts, r.StripeFaults, r.FaultsApplied, r.RateLimited)
-	fmt.Fprintf(&b, " | webhook_events=%d deliveries=%d replayed=%d", r.WebhookEvents, r.WebhookAttempts, r.WebhooksReplayed)
+	fmt.Fprintf(&b, " unfinished=%d evaluating=%d lost=%d", other, r.Evaluating, r.Lost)
+	fmt.Fprintf(&b, " | requests keyless=%d during_outage=%d met_outage=%d via_409=%d", r.Keyless, r.OutageRequests, r.MetOutage, r.ViaConflict)
+	fmt.Fprintf(&b, " | kills workers=%d (starts %d) api=%d temporal=%d pg_restarts=%d",
+		r.Kills, r.WorkerStarts, r.APIKills, r.TemporalKills, r.PostgresRestarts)
+	fmt.Fprintf(&b, " | stripe faults=%d applied=%d 429s=%d webhooks=%d deliveries=%d replayed=%d",
+		r.StripeFaults, r.FaultsApplied, r.RateLimited, r.WebhookEvents, r.WebhookAttempts, r.WebhooksReplayed)
+	fmt.Fprintf(&b, " | messages in_app=%d emails=%d (copies %d, deduped %d) events=%d (copies %d, deduped %d)",
+		r.InApp, r.Emails, r.EmailCopies, r.EmailsDeduped, r.Events, r.EventCopies, r.EventsDeduped)
+	fmt.Fprintf(&b, " | delivery faults mail_down=%d receiver_down=%d receiver_5xx=%d (answers %d) killed_mid_webhook=%d killed_mid_email=%d",
+		r.MailDowns, r.ReceiverDowns, r.ReceiverFlaky, r.ReceiverRefusals, r.KilledInWebhook, r.KilledInMail)
 	fmt.Fprintf(&b, " | violations=%d | %s", len(r.Violations), r.Elapsed.Round(time.Second))
 	if r.Findings != "" {
 		fmt.Fprintf(&b, " findings=%s", r.Findings)

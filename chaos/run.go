@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
@@ -70,6 +71,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer st.stop()
 
 	cases := planCases(cfg.Cases, rand.New(rand.NewPCG(cfg.Seed, 1)))
+	chooseKeyless(cases, (cfg.APIKills+cfg.TemporalKills)*cfg.OutageRequests)
 	now := time.Now()
 	if err := seedAll(ctx, st, cases, now); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
@@ -86,7 +88,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer tc.Close()
 
 	d := newDriver(st.api, st.fake, cases, logf)
-	m := newMayhem(st, cfg, rand.New(rand.NewPCG(cfg.Seed, 2)), logf)
+	m := newMayhem(st, d, cfg, rand.New(rand.NewPCG(cfg.Seed, 2)), logf)
 	// Mayhem while cases come in: a fault injected once they are all
 	// through would meet no request.
 	window := cfg.SubmitOver
@@ -98,7 +100,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); d.submit(phaseCtx, cfg.SubmitOver) }()
-	go func() { defer wg.Done(); m.run(phaseCtx, window) }()
+	go func() {
+		defer wg.Done()
+		m.run(phaseCtx, window)
+		// Cases kept for an outage that none took go now.
+		d.submitReserved(phaseCtx, len(cases))
+		d.late.Wait()
+	}()
 	go func() { wg.Wait(); close(quiet) }()
 	settled := d.conduct(phaseCtx, quiet)
 	<-quiet
@@ -122,6 +130,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		logf("final replay: %v", rerr)
 	}
 	waitForDeliveries(ctx, st.fake, time.Minute)
+	// A message whose worker was killed mid-send waits for its lease (two
+	// minutes) before it goes again; one that failed waits for its backoff.
+	if !waitForOutbox(ctx, st.dbURL, 5*time.Minute) {
+		logf("the outbox still held messages to deliver after the wait")
+	}
 	if err := d.refresh(ctx); err != nil {
 		logf("final look at the cases: %v", err)
 	}
@@ -149,8 +162,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			report.ByPath[c.path.name] = map[string]int{}
 		}
 		report.ByPath[c.path.name][status]++
+		report.Keyless += b2i(c.keyless)
+		report.MetOutage += b2i(c.metOutage)
+		report.ViaConflict += b2i(c.viaConflict)
+		report.Lost += b2i(c.id == "")
+	}
+	for _, c := range ev.msgs.cases {
+		report.Evaluating += b2i(c.status == "evaluating")
 	}
 	report.Kills, report.PostgresRestarts, report.StripeFaults = done.Kills, done.PostgresRestarts, done.StripeFaults
+	report.APIKills, report.TemporalKills, report.OutageRequests = done.APIKills, done.TemporalKills, done.OutageRequests
+	report.MailDowns, report.ReceiverDowns, report.ReceiverFlaky = done.MailDowns, done.ReceiverDowns, done.ReceiverFlaky
+	report.KilledInWebhook, report.KilledInMail = done.KilledInWebhook, done.KilledInMail
+	me := ev.msgs
+	report.InApp, report.ReceiverRefusals = len(me.inApp), me.hookTally.Refused
+	report.Emails, report.EmailCopies, report.EmailsDeduped = len(me.emails), me.mailTally.Deliveries, me.mailTally.Deliveries-len(me.mail)
+	report.Events, report.EventCopies, report.EventsDeduped = len(me.events), me.hookTally.Deliveries, me.hookTally.Deliveries-len(me.hooks)
 	report.WebhooksReplayed = done.WebhooksReplayed + replayed
 	for _, w := range st.workers {
 		report.WorkerStarts += w.Starts()
@@ -163,6 +190,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	report.addSection("How the product coped", coping(st, ev)...)
 	report.addSection("Mayhem, in order", mayhemLog...)
+	report.addSection("Requests that met an outage (a try without an answer, or a 5xx)", outageLines(ev.cases)...)
 	report.addSection("Driver calls (what, HTTP status: count)", mapLines(d.actionCounts())...)
 	report.addSection("Stripe fake", describeStripe(ev.stripe)...)
 	report.addSection("Violating cases", diagnose(ctx, st, tc, ev, report.Violations)...)
@@ -265,6 +293,34 @@ func waitForDeliveries(ctx context.Context, f *fake, limit time.Duration) {
 	}
 }
 
+// waitForOutbox waits (bounded) until no email or platform event waits
+// for delivery; it reports whether none does.
+func waitForOutbox(ctx context.Context, dbURL string, limit time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		if n, err := outboxPending(ctx, dbURL); err == nil && n == 0 {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func outboxPending(ctx context.Context, dbURL string) (int, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM emails WHERE status = 'pending') + (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending')`).Scan(&n)
+	return n, err
+}
+
 // collect reads every side once the run is calm.
 func collect(ctx context.Context, st *stack, d *driver) (evidence, error) {
 	ev := evidence{cases: d.snapshot()}
@@ -275,7 +331,9 @@ func collect(ctx context.Context, st *stack, d *driver) (evidence, error) {
 	if err := gather(ctx, st.dbURL, &ev); err != nil {
 		return ev, err
 	}
-	ev.revoked, ev.forged = st.platform.revocations()
+	me := &ev.msgs
+	me.mail, me.mailTally, me.mailProblems = st.mail.received()
+	me.hooks, me.hookTally, me.hookProblems = st.platform.receivedEvents()
 	return ev, nil
 }
 
@@ -332,13 +390,35 @@ func coping(st *stack, ev evidence) []string {
 		}
 	}
 	c := ev.stripe.Counters
+	me := ev.msgs
 	return []string{
+		fmt.Sprintf("emails: %d in the outbox, %d copies reached the mail server, %d deduplicated by Message-ID", len(me.emails), me.mailTally.Deliveries, me.mailTally.Deliveries-len(me.mail)),
+		fmt.Sprintf("platform events: %d in the outbox, %d copies taken, %d deduplicated by event id, %d answered 5xx on purpose", len(me.events), me.hookTally.Deliveries, me.hookTally.Deliveries-len(me.hooks), me.hookTally.Refused),
+		fmt.Sprintf("in-app messages: %d, each compared with its email", len(me.inApp)),
 		fmt.Sprintf("Stripe refunds adopted after a lost answer (worker logs): %d", adopted),
 		fmt.Sprintf("new attempts with a new key after Stripe spent one (timelines): %d", ev.events.retries),
 		fmt.Sprintf("creates answered by Stripe from a saved outcome (same key): %d", c.IdempotentReplays),
 		fmt.Sprintf("connections Stripe dropped after committing: %d", c.Requests[stripefake.EndpointCreateRefund][0]),
 		fmt.Sprintf("Stripe events by what routing did: %s", countsLine(ev.events.outcomes)),
 	}
+}
+
+func outageLines(cases []caseRun) []string {
+	var lines []string
+	for _, c := range cases {
+		if !c.metOutage {
+			continue
+		}
+		how := "with its Idempotency-Key"
+		if c.keyless {
+			how = "without a key"
+		}
+		if c.viaConflict {
+			how += ", case from a 409"
+		}
+		lines = append(lines, fmt.Sprintf("order %s path %-18s case %s %s: %d failed tries, last %s", c.orderID, c.path.name, c.id, how, c.failures, c.submitErr))
+	}
+	return lines
 }
 
 func describeStripe(s stripefake.Snapshot) []string {
@@ -369,8 +449,17 @@ func processLines(st *stack) []string {
 	for _, p := range append([]*proc.Process{st.temporal, st.stripe, st.apiProc}, st.workers...) {
 		lines = append(lines, fmt.Sprintf("%-12s started %d times, log %s", p.Name, p.Starts(), p.LogPath))
 	}
-	lines = append(lines, "postgres     "+st.pg.Dir)
+	lines = append(lines, "postgres     "+st.pg.Dir,
+		"mail server  "+st.mail.smtpURL()+" (in the run's process)",
+		"platform     "+st.platform.url+" (in the run's process)")
 	return lines
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func mapLines(m map[string]int) []string {

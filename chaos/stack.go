@@ -92,6 +92,7 @@ type stack struct {
 	api      *api
 	fake     *fake
 	platform *platform
+	mail     *mailSink
 }
 
 // Keys the run holds: the platform submits, two approvers decide (the one
@@ -121,6 +122,9 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 	if s.platform, err = startPlatform(platformSecret); err != nil {
 		return s, err
 	}
+	if s.mail, err = startMailSink(); err != nil {
+		return s, err
+	}
 	// Temporal first: its services take free ports of their own as it
 	// starts, so the API's and the fake Stripe's are chosen once it is up.
 	ports, err := freePorts(1)
@@ -135,7 +139,7 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 	if err := s.temporal.Start(); err != nil {
 		return s, err
 	}
-	if err := s.temporal.WaitForLine(ctx, "temporal ready", 2*time.Minute); err != nil {
+	if err := s.temporal.WaitForLine(ctx, temporalReady, 2*time.Minute); err != nil {
 		return s, err
 	}
 	logf("temporal server up on %s", temporalAddr)
@@ -158,6 +162,7 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 		"STRIPE_RATE_PER_SECOND=20",
 		"PLATFORM_WEBHOOK_URL="+s.platform.url,
 		"PLATFORM_WEBHOOK_SECRET="+platformSecret,
+		"SMTP_URL="+s.mail.smtpURL(),
 	)
 	if _, err := runTool(ctx, s.env, bins.refundflow, "migrate", "up"); err != nil {
 		return s, err
@@ -202,13 +207,42 @@ func startStack(ctx context.Context, cfg Config, dir string, bins binaries, logf
 		s.workers = append(s.workers, w)
 	}
 	for _, w := range s.workers {
-		if err := w.WaitForLine(ctx, "workers started", 2*time.Minute); err != nil {
+		if err := w.WaitForLine(ctx, workersReady, 2*time.Minute); err != nil {
 			return s, err
 		}
 	}
 	logf("%d workers up", len(s.workers))
 	return s, nil
 }
+
+// revive starts p again, as a supervisor would, and waits until this
+// start says ready: a part that exits on the way up (one it needs is away,
+// PostgreSQL restarting say) is started once more, a few times.
+func (s *stack) revive(ctx context.Context, p *proc.Process, ready string) error {
+	var err error
+	for range 5 {
+		if err = p.Start(); err != nil {
+			return err
+		}
+		if err = p.WaitForLine(ctx, ready, 2*time.Minute); err == nil || p.Running() {
+			return err
+		}
+		s.logf("%s exited on the way up; starting it again", p.Name)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return err
+}
+
+// Lines that say a part is up, in its log.
+const (
+	temporalReady = "temporal ready"
+	apiReady      = "api listening"
+	workersReady  = "workers started"
+)
 
 func (s *stack) process(name, path string, args ...string) *proc.Process {
 	return &proc.Process{Name: name, Path: path, Args: args, Env: s.env, LogPath: filepath.Join(s.dir, name+".log")}
@@ -267,6 +301,9 @@ func (s *stack) stop() {
 	}
 	if s.platform != nil {
 		s.platform.close()
+	}
+	if s.mail != nil {
+		s.mail.down()
 	}
 	if s.pg != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

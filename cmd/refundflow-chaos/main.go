@@ -1,11 +1,14 @@
 // Command refundflow-chaos is make chaos: it runs refundflow as separate
 // processes (Temporal server, API, workers, the fake Stripe, PostgreSQL)
-// on loopback, submits hundreds of refund cases while it kills workers,
-// crashes PostgreSQL, makes Stripe fail and replays its webhooks, then
-// checks SPEC 7's reliability bar (see package chaos). It prints one
-// summary line on stdout, writes the findings to a file in the work
-// directory, and exits 1 on any violation (2 when the run could not be
-// made).
+// on loopback, with a mail server and the platform's webhook receiver of
+// its own, submits hundreds of refund cases (some without an
+// Idempotency-Key) while it kills workers, the API and the Temporal
+// server, crashes PostgreSQL, makes Stripe fail and replays its webhooks,
+// and takes the mail server and the receiver down, then checks SPEC 7's
+// reliability bar — money, requests and messages (see package chaos). It
+// prints one summary line on stdout, writes the findings to a file in the
+// work directory, and exits 1 on any violation (2 when the run could not
+// be made).
 //
 //	refundflow-chaos [-cases 300] [-seed 1] [-short] [-work DIR] [-bin DIR]
 package main

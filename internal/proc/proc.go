@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -27,6 +28,8 @@ type Process struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	starts int
+	// since is where the latest start's output begins in the log.
+	since int64
 }
 
 // Start runs the process. It dies with its parent (SIGKILL when the parent
@@ -47,6 +50,11 @@ func (p *Process) Start() error {
 	}
 	p.starts++
 	fmt.Fprintf(log, "=== %s start %d at %s\n", p.Name, p.starts, time.Now().Format(time.RFC3339Nano))
+	since, err := log.Seek(0, io.SeekCurrent)
+	if err != nil {
+		log.Close()
+		return err
+	}
 	cmd := exec.Command(p.Path, p.Args...)
 	cmd.Env = p.Env
 	cmd.Stdout, cmd.Stderr = log, log
@@ -61,7 +69,7 @@ func (p *Process) Start() error {
 		log.Close()
 		close(exited)
 	}()
-	p.cmd, p.exited = cmd, exited
+	p.cmd, p.exited, p.since = cmd, exited, since
 	return nil
 }
 
@@ -133,12 +141,16 @@ func (p *Process) signal(sig syscall.Signal, wait time.Duration) error {
 	}
 }
 
-// WaitForLine waits until the process's log holds a line containing want,
+// WaitForLine waits until the output of the process's latest start holds
+// a line containing want (what an earlier start said does not count),
 // failing early if the process exits.
 func (p *Process) WaitForLine(ctx context.Context, want string, limit time.Duration) error {
+	p.mu.Lock()
+	since := p.since
+	p.mu.Unlock()
 	deadline := time.Now().Add(limit)
 	for {
-		if b, err := os.ReadFile(p.LogPath); err == nil && bytes.Contains(b, []byte(want)) {
+		if b, err := os.ReadFile(p.LogPath); err == nil && int64(len(b)) >= since && bytes.Contains(b[since:], []byte(want)) {
 			return nil
 		}
 		if !p.Running() {

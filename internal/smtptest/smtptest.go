@@ -30,6 +30,10 @@ type Server struct {
 	User, Pass  string            // accepted credentials
 	RcptReplies map[string]string // recipient → reply line instead of 250
 	Silent      bool              // accepts connections and never says a word
+	// OnMail, when set, is called with each message the server accepts,
+	// before it answers the DATA: the answer waits until it returns, so a
+	// caller can hold it (set it before Up).
+	OnMail func(Mail)
 
 	addr string
 	mu   sync.Mutex
@@ -60,6 +64,11 @@ func Start(t testing.TB, configure func(*Server)) *Server {
 	t.Cleanup(func() { s.Down() })
 	return s
 }
+
+// New returns a server for a program that is not a test (the chaos run):
+// plain SMTP, no extensions, on a free loopback port once Up is called.
+// A test uses Start.
+func New() *Server { return &Server{addr: "127.0.0.1:0"} }
 
 // Up listens (again) on the server's address.
 func (s *Server) Up() error {
@@ -186,6 +195,9 @@ func (s *Server) serve(c net.Conn) {
 			s.mu.Lock()
 			s.msgs = append(s.msgs, cur)
 			s.mu.Unlock()
+			if s.OnMail != nil {
+				s.OnMail(cur)
+			}
 			reply("250 2.0.0 queued")
 		case "RSET", "NOOP":
 			reply("250 2.0.0 ok")
