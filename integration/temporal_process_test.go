@@ -3,10 +3,10 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/refundflow/refundflow/devstack"
 	"github.com/refundflow/refundflow/internal/proc"
+	"github.com/refundflow/refundflow/pgcluster"
 )
 
 // temporalProcessEnv, set to a SQLite file, makes this test binary the
@@ -50,12 +51,11 @@ type temporalProcess struct {
 
 func startTemporalProcess(t *testing.T) *temporalProcess {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := pgcluster.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
