@@ -41,6 +41,7 @@ fuzz:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) tool $(TOOLS) staticcheck ./...
 	$(GO) tool $(TOOLS) sqlc diff
 
 ## build: the production binary
