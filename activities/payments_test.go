@@ -20,13 +20,13 @@ import (
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/refund"
-	"github.com/refundflow/refundflow/stripefake"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -21,7 +21,7 @@ import (
 	"github.com/refundflow/refundflow/app"
 	"github.com/refundflow/refundflow/config"
 	"github.com/refundflow/refundflow/internal/casetest"
-	"github.com/refundflow/refundflow/stripefake"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
 

@@ -13,9 +13,9 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/refundflow/refundflow/devstack"
+	"github.com/refundflow/refundflow/internal/devstack"
+	"github.com/refundflow/refundflow/internal/pgcluster"
 	"github.com/refundflow/refundflow/internal/proc"
-	"github.com/refundflow/refundflow/pgcluster"
 )
 
 // temporalProcessEnv, set to a SQLite file, makes this test binary the

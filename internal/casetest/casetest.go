@@ -20,6 +20,7 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/activities/contract"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/outbox"
@@ -28,7 +29,6 @@ import (
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/refund"
-	"github.com/refundflow/refundflow/stripefake"
 )
 
 // WebhookSecret signs the platform webhooks the receiver accepts.

@@ -128,7 +128,7 @@ func goBuild(t *testing.T, args ...string) {
 		t.Fatalf("the go command is needed to build the binaries the bench runs: %v", err)
 	}
 	cmd := exec.Command(goTool, append([]string{"build"}, args...)...)
-	cmd.Dir = ".."
+	cmd.Dir = "../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build %v: %v\n%s", args, err, out)
 	}

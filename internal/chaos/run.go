@@ -19,8 +19,8 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/refundflow/refundflow/internal/proc"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/payments"
-	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
 

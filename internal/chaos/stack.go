@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/internal/pgcluster"
 	"github.com/refundflow/refundflow/internal/proc"
-	"github.com/refundflow/refundflow/pgcluster"
 )
 
 // binaries are the programs the run starts.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow/internal/proc"
-	"github.com/refundflow/refundflow/stripefake"
+	"github.com/refundflow/refundflow/internal/stripefake"
 )
 
 // mayhem breaks things on a schedule drawn from the seed: it kills

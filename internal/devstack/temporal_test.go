@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/pgcluster"
+	"github.com/refundflow/refundflow/internal/pgcluster"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/workflows"
 )

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/payments"
-	"github.com/refundflow/refundflow/stripefake"
 )
 
 // Violation is something that must never happen and did.

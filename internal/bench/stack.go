@@ -13,10 +13,10 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/app"
 	"github.com/refundflow/refundflow/config"
-	"github.com/refundflow/refundflow/devstack"
-	"github.com/refundflow/refundflow/pgcluster"
+	"github.com/refundflow/refundflow/internal/devstack"
+	"github.com/refundflow/refundflow/internal/pgcluster"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/postgres"
-	"github.com/refundflow/refundflow/stripefake"
 )
 
 // platformSecret signs the webhooks the platform receiver gets.

@@ -25,7 +25,7 @@ import (
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 
-	"github.com/refundflow/refundflow/pgcluster"
+	"github.com/refundflow/refundflow/internal/pgcluster"
 	"github.com/refundflow/refundflow/workflows"
 )
 

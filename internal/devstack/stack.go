@@ -22,8 +22,8 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/app"
 	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/internal/pgcluster"
 	"github.com/refundflow/refundflow/money"
-	"github.com/refundflow/refundflow/pgcluster"
 	"github.com/refundflow/refundflow/postgres"
 )
 

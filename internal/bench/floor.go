@@ -11,7 +11,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/devstack"
+	"github.com/refundflow/refundflow/internal/devstack"
 	"github.com/refundflow/refundflow/worker"
 	"github.com/refundflow/refundflow/workflows"
 )

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
-	"github.com/refundflow/refundflow/stripefake"
+	"github.com/refundflow/refundflow/internal/stripefake"
 )
 
 // A path is one way a case goes, from the facts the platform pushes to the

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/refundflow/refundflow/stripefake"
+	"github.com/refundflow/refundflow/internal/stripefake"
 )
 
 // httpJSON sends JSON and decodes JSON, the way every client of the run
