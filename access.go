@@ -19,3 +19,8 @@ var (
 	// RunReconciliations: start a reconciliation with Stripe now.
 	RunReconciliations = []Role{RoleAdmin}
 )
+
+// LearnerVia is the learner acting through the platform's key k.
+func LearnerVia(k *APIKey) Actor {
+	return Actor{Kind: "learner", ID: k.ID, Name: "via " + k.Name}
+}

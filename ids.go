@@ -1,6 +1,8 @@
 package refundflow
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net/mail"
 	"strconv"
 )
@@ -37,3 +39,20 @@ func validEmail(s string) bool {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// NewID is a fresh random id with a prefix naming what it is ("rf", "upd").
+func NewID(prefix string) string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return prefix + "_" + hex.EncodeToString(b)
+}
+
+// KnownID answers not found, before anything reaches PostgreSQL, for an
+// id no record can have (ids are refundflow.ValidID). The commands check
+// it themselves, whoever calls them; the console's pages too.
+func KnownID(what, id string) error {
+	if ValidID(id) {
+		return nil
+	}
+	return Errorf(ENOTFOUND, "not_found", "%s %q not found", what, id)
+}

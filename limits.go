@@ -32,7 +32,24 @@ const (
 	// MaxOutageProducts bounds an outage's product list; an outage of
 	// everything leaves the list out.
 	MaxOutageProducts = 1000
+	// MaxTicketSubjectBytes and MaxTicketMessageBytes bound a ticket's
+	// subject and each of its messages.
+	MaxTicketSubjectBytes = 200
+	MaxTicketMessageBytes = 10000
 )
+
+// CheckRequiredText records a problem when s is blank, longer than max
+// bytes, or not storable text.
+func CheckRequiredText(pr *Problems, field, s string, max int) {
+	switch {
+	case strings.TrimSpace(s) == "":
+		pr.Add(field, "missing_field", "is required")
+	case len(s) > max:
+		pr.Add(field, "too_long", "must be at most %d bytes", max)
+	default:
+		CheckText(pr, field, s)
+	}
+}
 
 // CheckText records a problem when s is not text PostgreSQL can store:
 // bytes that are not UTF-8, or a NUL character.

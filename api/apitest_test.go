@@ -21,6 +21,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 )
@@ -41,8 +42,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := pgtest.Open(t)
 	srv := &api.Server{
-		DB:       db,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Service:  &cases.Service{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
 		Registry: prometheus.NewRegistry(),
 	}
 	e := &env{t: t, db: db, srv: srv, http: srv.Handler(), keys: map[refundflow.Role]string{}, router: openAPIRouter(t)}

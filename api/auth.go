@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/web"
 )
 
 const callerKey = "refundflow.caller"
@@ -48,9 +49,9 @@ func (s *Server) authenticate(roles ...refundflow.Role) gin.HandlerFunc {
 // once the client's address has used up its budget of failures.
 func (s *Server) failKey(c *gin.Context, err error) {
 	if wait, refused := s.Throttle.Failed("api", c.ClientIP()); refused {
-		c.Header("Retry-After", RetryAfterSeconds(wait))
+		c.Header("Retry-After", web.RetryAfterSeconds(wait))
 		err = refundflow.Errorf(refundflow.ETHROTTLED, "too_many_failed_keys",
-			"too many requests with a key that is not valid came from this address; retry after %s s", RetryAfterSeconds(wait))
+			"too many requests with a key that is not valid came from this address; retry after %s s", web.RetryAfterSeconds(wait))
 	}
 	s.fail(c, err)
 }

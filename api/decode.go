@@ -14,11 +14,8 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/internal/jsonwalk"
+	"github.com/refundflow/refundflow/web"
 )
-
-// MaxBodyBytes bounds every request body, the API's and the console's
-// forms; nothing either accepts is near it.
-const MaxBodyBytes = 1 << 20
 
 // decode reads one JSON object into v, strictly: unknown fields, wrong
 // types, trailing data and oversized bodies are refused with an error that
@@ -28,7 +25,7 @@ func decode(c *gin.Context, v any) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return refundflow.Errorf(refundflow.ETOOLARGE, "body_too_large", "the request body is over %d bytes", MaxBodyBytes)
+			return refundflow.Errorf(refundflow.ETOOLARGE, "body_too_large", "the request body is over %d bytes", web.MaxBodyBytes)
 		}
 		return refundflow.Errorf(refundflow.EINVALID, "unreadable_body", "the request body could not be read")
 	}

@@ -43,16 +43,6 @@ func parsePage(c *gin.Context, pr *refundflow.Problems) page {
 	return p
 }
 
-// KnownID answers not found, before anything reaches PostgreSQL, for an
-// id no record can have (ids are refundflow.ValidID). The commands check
-// it themselves, whoever calls them; the console's pages too.
-func KnownID(what, id string) error {
-	if refundflow.ValidID(id) {
-		return nil
-	}
-	return refundflow.Errorf(refundflow.ENOTFOUND, "not_found", "%s %q not found", what, id)
-}
-
 // checkOptionalIDs refuses the ids given (a list's filters, a ticket's
 // links) that no record can have.
 func checkOptionalIDs(pr *refundflow.Problems, ids map[string]string) {

@@ -5,13 +5,8 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"maps"
 	"net/http"
-	"net/url"
-	"slices"
 	"strconv"
 	"time"
 
@@ -21,29 +16,26 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/config"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/web"
 )
 
 // Server holds what the handlers need. Build it in cmd and call Handler.
 type Server struct {
-	DB       *postgres.DB
-	Temporal client.Client
-	Config   config.Config
-	Logger   *slog.Logger
+	// Service is the application layer: the commands and reports that the
+	// console offers too. Its DB, Temporal client, configuration, logger
+	// and clock are the handlers' as well.
+	*cases.Service
 	// Registry is served at /metrics; the Temporal SDK's metrics go to it too.
 	Registry *prometheus.Registry
 	// PinPolicy names the policy version a new order pins.
 	PinPolicy postgres.PolicyPinner
-	// Now is the clock (tests move it).
-	Now func() time.Time
 	// Console, when set, is served under /console (package console).
 	Console http.Handler
 	// Throttle counts failed key checks per client address; Handler makes
 	// one with the defaults when it is nil. Share it with the console.
-	Throttle *AuthThrottle
-
-	nextReconciliation nextReconciliation
+	Throttle *web.AuthThrottle
 }
 
 // Handler builds the router.
@@ -55,7 +47,7 @@ func (s *Server) Handler() http.Handler {
 		s.PinPolicy = postgres.DefaultPolicyV1
 	}
 	if s.Throttle == nil {
-		s.Throttle = NewAuthThrottle(s.Registry, s.Logger)
+		s.Throttle = web.NewAuthThrottle(s.Registry, s.Logger)
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
@@ -149,23 +141,10 @@ func checkPathParams(c *gin.Context) {
 			return
 		}
 	}
-	if err := CheckQuery(c.Request.URL.Query()); err != nil {
+	if err := web.CheckQuery(c.Request.URL.Query()); err != nil {
 		e := err.(*refundflow.Error)
 		c.AbortWithStatusJSON(http.StatusBadRequest, errorBody{Error: errorJSON{Code: e.Code, Field: e.Field, Message: e.Error(), Details: []detailsJSON{}}})
 	}
-}
-
-// CheckQuery refuses query parameters that are not storable text
-// (refundflow.CheckText), naming the first; the console holds its pages'
-// queries to it too.
-func CheckQuery(query url.Values) error {
-	var pr refundflow.Problems
-	for _, name := range slices.Sorted(maps.Keys(query)) {
-		for _, v := range query[name] {
-			refundflow.CheckText(&pr, name, v)
-		}
-	}
-	return pr.Err()
 }
 
 func (s *Server) healthz(c *gin.Context) {
@@ -214,7 +193,7 @@ func (s *Server) recover(c *gin.Context) {
 
 func limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, web.MaxBodyBytes)
 	}
 	c.Next()
 }
@@ -247,10 +226,4 @@ func (s *Server) observe() gin.HandlerFunc {
 }
 
 // newID returns prefix_ and 16 random hex characters.
-func newID(prefix string) string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return prefix + "_" + hex.EncodeToString(b)
-}
-
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -18,6 +18,7 @@ import (
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/refund"
+	"github.com/refundflow/refundflow/web"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -72,7 +73,7 @@ func (s *Server) stripeWebhook(c *gin.Context) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			s.fail(c, refundflow.Errorf(refundflow.ETOOLARGE, "body_too_large", "the request body is over %d bytes", MaxBodyBytes))
+			s.fail(c, refundflow.Errorf(refundflow.ETOOLARGE, "body_too_large", "the request body is over %d bytes", web.MaxBodyBytes))
 			return
 		}
 		s.fail(c, refundflow.Errorf(refundflow.EINVALID, "unreadable_body", "the request body could not be read"))

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/config"
 )
 
@@ -40,7 +41,7 @@ func (e *env) request(from, auth, forwardedFor, path string) response {
 func throttledEnv(t *testing.T) (*env, *bytes.Buffer) {
 	e := newEnv(t)
 	var logs bytes.Buffer
-	e.srv = &api.Server{DB: e.db, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Registry: prometheus.NewRegistry()}
+	e.srv = &api.Server{Service: &cases.Service{DB: e.db, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, Registry: prometheus.NewRegistry()}
 	e.http = e.srv.Handler()
 	return e, &logs
 }
@@ -109,7 +110,7 @@ func TestForwardedForCannotDodgeTheThrottle(t *testing.T) {
 // address is not throttled for all of them at once.
 func TestBehindATrustedProxyEachClientHasItsOwnBudget(t *testing.T) {
 	e, _ := throttledEnv(t)
-	e.srv = &api.Server{DB: e.db, Logger: e.srv.Logger, Registry: prometheus.NewRegistry(), Config: config.Config{TrustedProxies: []string{"10.0.0.0/8"}}}
+	e.srv = &api.Server{Service: &cases.Service{DB: e.db, Logger: e.srv.Logger, Config: config.Config{TrustedProxies: []string{"10.0.0.0/8"}}}, Registry: prometheus.NewRegistry()}
 	e.http = e.srv.Handler()
 	for i := range 100 {
 		if r := e.request("10.1.2.3", "Bearer rfk_typo", "192.0.2."+strconv.Itoa(i), "/v1/refunds/rf-x"); r.Status != http.StatusUnauthorized {

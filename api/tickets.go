@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
 	"github.com/refundflow/refundflow/workflows"
@@ -40,11 +40,6 @@ type ticketRequest struct {
 	Body         string `json:"body"`
 }
 
-const (
-	maxSubjectBytes = 200
-	maxBodyBytesMsg = 10000
-)
-
 func (r *ticketRequest) validate() error {
 	var pr refundflow.Problems
 	if !sla.Tier(r.Tier).Valid() {
@@ -63,20 +58,9 @@ func (r *ticketRequest) validate() error {
 	if r.Locale != "" && r.Locale != string(refundflow.LocaleZhCN) && r.Locale != string(refundflow.LocaleEn) {
 		pr.Add("locale", "invalid_locale", "must be zh-CN or en")
 	}
-	checkText(&pr, "subject", r.Subject, maxSubjectBytes)
-	checkText(&pr, "body", r.Body, maxBodyBytesMsg)
+	refundflow.CheckRequiredText(&pr, "subject", r.Subject, refundflow.MaxTicketSubjectBytes)
+	refundflow.CheckRequiredText(&pr, "body", r.Body, refundflow.MaxTicketMessageBytes)
 	return pr.Err()
-}
-
-func checkText(pr *refundflow.Problems, field, s string, max int) {
-	switch {
-	case strings.TrimSpace(s) == "":
-		pr.Add(field, "missing_field", "is required")
-	case len(s) > max:
-		pr.Add(field, "too_long", "must be at most %d bytes", max)
-	default:
-		refundflow.CheckText(pr, field, s)
-	}
 }
 
 func validEmail(s string) bool {
@@ -105,7 +89,7 @@ func (s *Server) postTicket(c *gin.Context) {
 		by = learnerActor(c)
 	}
 	t, err := s.DB.OpenTicket(ctx, postgres.NewTicket{
-		ID: newID("tk"), Tier: sla.Tier(req.Tier), Priority: sla.Priority(req.Priority), LearnerID: req.LearnerID,
+		ID: refundflow.NewID("tk"), Tier: sla.Tier(req.Tier), Priority: sla.Priority(req.Priority), LearnerID: req.LearnerID,
 		LearnerEmail: req.LearnerEmail, Locale: refundflow.Locale(req.Locale), OrderID: req.OrderID, RefundID: req.RefundID,
 		Subject: req.Subject, Body: req.Body, OpenedBy: by, OpenedAt: s.Now().UTC(), Level: 1,
 	})
@@ -159,7 +143,7 @@ func (s *Server) getTicket(c *gin.Context) {
 }
 
 func (s *Server) respondTicket(c *gin.Context, status int, id string) {
-	if err := KnownID("ticket", id); err != nil {
+	if err := refundflow.KnownID("ticket", id); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -257,63 +241,6 @@ func (s *Server) postTicketStatus(c *gin.Context) {
 	c.JSON(http.StatusOK, s.ticketJSON(t))
 }
 
-// PostTicketMessage adds a message to a ticket as the key's holder (the
-// console uses it; the HTTP route is postTicketMessage) and returns the
-// ticket as the read model holds it afterwards.
-func (s *Server) PostTicketMessage(ctx context.Context, key *refundflow.APIKey, id string, author refundflow.MessageAuthor, body string) (*postgres.Ticket, error) {
-	var pr refundflow.Problems
-	switch {
-	case !author.Valid():
-		pr.Add("author", "invalid_author", "must be agent or customer")
-	case !author.WritableBy(key.Role):
-		return nil, &refundflow.Error{Kind: refundflow.EFORBIDDEN, Code: "author_not_allowed", Field: "author",
-			Message: fmt.Sprintf("a %s key writes as the customer only", key.Role)}
-	}
-	checkText(&pr, "body", body, maxBodyBytesMsg)
-	if err := pr.Err(); err != nil {
-		return nil, err
-	}
-	by := refundflow.ActorFor(key)
-	if author == refundflow.AuthorCustomer && key.Role == refundflow.RolePlatform {
-		by = learnerVia(key)
-	}
-	return s.commandTicket(ctx, id, workflows.TicketMessageUpdate, workflows.TicketMessageRequest{Author: author, By: by, Body: body})
-}
-
-// SetTicketStatus moves a ticket to status as the key's holder; the
-// ticket's workflow refuses what its state machine does not allow.
-func (s *Server) SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id string, status refundflow.TicketStatus) (*postgres.Ticket, error) {
-	if !status.Valid() {
-		return nil, refundflow.FieldError("status", "invalid_status", "must be one of open, waiting_on_customer, resolved, closed")
-	}
-	if !status.SettableBy(key.Role) {
-		return nil, &refundflow.Error{Kind: refundflow.EFORBIDDEN, Code: "status_not_allowed", Field: "status",
-			Message: fmt.Sprintf("a %s key may only take a ticket back to open; %s is an agent's to set", key.Role, status)}
-	}
-	return s.commandTicket(ctx, id, workflows.TicketStatusUpdate, workflows.TicketStatusRequest{Status: status, By: refundflow.ActorFor(key)})
-}
-
-// commandTicket sends an update to the ticket's workflow and returns the
-// ticket as the read model holds it afterwards. A closed ticket's workflow
-// has ended, so the read model refuses for it.
-func (s *Server) commandTicket(ctx context.Context, id, name string, arg any) (*postgres.Ticket, error) {
-	if err := KnownID("ticket", id); err != nil {
-		return nil, err
-	}
-	t, err := s.DB.GetTicket(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	closed := refundflow.Errorf(refundflow.ECONFLICT, "ticket_closed", "ticket %s is closed and takes no more changes; open a new one", id)
-	if t.Status == refundflow.TicketClosed {
-		return nil, closed
-	}
-	if err := s.update(ctx, workflows.TicketWorkflowID(id), name, arg, closed); err != nil {
-		return nil, err
-	}
-	return s.DB.GetTicket(ctx, id)
-}
-
 type csatRequest struct {
 	Score   *int   `json:"score"`
 	Comment string `json:"comment"`
@@ -337,7 +264,7 @@ func (s *Server) postTicketCSAT(c *gin.Context) {
 		return
 	}
 	id := c.Param("id")
-	if err := KnownID("ticket", id); err != nil {
+	if err := refundflow.KnownID("ticket", id); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -412,125 +339,9 @@ func (s *Server) putSLAPolicy(c *gin.Context) {
 
 // --- the SLA report ---
 
-// SLAReportRow is one tier's or one agent's SLA figures.
-type SLAReportRow struct {
-	Key                        string   `json:"key"`
-	Name                       string   `json:"name"`
-	Tickets                    int      `json:"tickets"`
-	Breached                   int      `json:"breached"`
-	BreachRate                 *float64 `json:"breach_rate"`
-	Responded                  int      `json:"responded"`
-	FirstResponseP50Seconds    *float64 `json:"first_response_p50_seconds"`
-	FirstResponseP90Seconds    *float64 `json:"first_response_p90_seconds"`
-	Resolved                   int      `json:"resolved"`
-	ResolutionP50Seconds       *float64 `json:"resolution_p50_seconds"`
-	ResolutionP90Seconds       *float64 `json:"resolution_p90_seconds"`
-	FirstContactResolutions    int      `json:"first_contact_resolutions"`
-	FirstContactResolutionRate *float64 `json:"first_contact_resolution_rate"`
-	CSATCount                  int      `json:"csat_count"`
-	CSATAverage                *float64 `json:"csat_average"`
-}
-
-// SLAReport is the SLA figures of the tickets opened in a window.
-type SLAReport struct {
-	Window  ReportWindow
-	ByTier  []SLAReportRow
-	ByAgent []SLAReportRow
-}
-
 // getSLAReport serves GET /v1/reports/sla.
 func (s *Server) getSLAReport(c *gin.Context) {
-	serveWindowReport(s, c, s.SLAReport, func(r *SLAReport) gin.H { return gin.H{"by_tier": r.ByTier, "by_agent": r.ByAgent} })
-}
-
-// SLAReport measures the tickets opened in the window: first response and
-// resolution times (p50, p90, business time on each ticket's calendar),
-// breach rate, first-contact resolution and CSAT, by tier and by the agent
-// who answered first.
-func (s *Server) SLAReport(ctx context.Context, w ReportWindow) (*SLAReport, error) {
-	rows, err := s.DB.SLAReport(ctx, w.Start, w.End)
-	if err != nil {
-		return nil, err
-	}
-	byTier := map[string]SLAReportRow{}
-	var byAgent []SLAReportRow
-	for _, r := range rows {
-		j := slaReportRow(r)
-		if r.Group == "tier" {
-			byTier[r.Key] = j
-		} else {
-			byAgent = append(byAgent, j)
-		}
-	}
-	tiers := make([]SLAReportRow, 0, len(sla.Tiers))
-	for _, t := range sla.Tiers {
-		row, ok := byTier[string(t)]
-		if !ok {
-			row = SLAReportRow{Key: string(t)}
-		}
-		tiers = append(tiers, row)
-	}
-	if byAgent == nil {
-		byAgent = []SLAReportRow{}
-	}
-	return &SLAReport{Window: w, ByTier: tiers, ByAgent: byAgent}, nil
-}
-
-// CSV is one row per tier, then one per agent.
-func (r *SLAReport) CSV() CSV {
-	table := [][]string{{"group", "key", "name", "tickets", "breached", "breach_rate", "responded",
-		"first_response_p50_seconds", "first_response_p90_seconds", "resolved", "resolution_p50_seconds",
-		"resolution_p90_seconds", "first_contact_resolutions", "first_contact_resolution_rate", "csat_count", "csat_average"}}
-	for _, group := range []struct {
-		name string
-		rows []SLAReportRow
-	}{{"tier", r.ByTier}, {"agent", r.ByAgent}} {
-		for _, g := range group.rows {
-			table = append(table, []string{group.name, g.Key, g.Name, strconv.Itoa(g.Tickets), strconv.Itoa(g.Breached),
-				num(g.BreachRate), strconv.Itoa(g.Responded), num(g.FirstResponseP50Seconds), num(g.FirstResponseP90Seconds),
-				strconv.Itoa(g.Resolved), num(g.ResolutionP50Seconds), num(g.ResolutionP90Seconds),
-				strconv.Itoa(g.FirstContactResolutions), num(g.FirstContactResolutionRate), strconv.Itoa(g.CSATCount), num(g.CSATAverage)})
-		}
-	}
-	return CSV{Filename: "sla-" + r.Window.From + "-" + r.Window.To + ".csv", Rows: table}
-}
-
-func slaReportRow(r postgres.SLAReportRow) SLAReportRow {
-	ratio := func(n, of int) *float64 {
-		if of == 0 {
-			return nil
-		}
-		v := float64(n) / float64(of)
-		return &v
-	}
-	seconds := func(d time.Duration, count int) *float64 {
-		if count == 0 {
-			return nil
-		}
-		v := d.Seconds()
-		return &v
-	}
-	j := SLAReportRow{
-		Key: r.Key, Name: r.Name, Tickets: r.Tickets, Breached: r.Breached, BreachRate: ratio(r.Breached, r.Tickets),
-		Responded: r.Responded, FirstResponseP50Seconds: seconds(r.FirstResponseP50, r.Responded),
-		FirstResponseP90Seconds: seconds(r.FirstResponseP90, r.Responded), Resolved: r.Resolved,
-		ResolutionP50Seconds: seconds(r.ResolutionP50, r.Resolved), ResolutionP90Seconds: seconds(r.ResolutionP90, r.Resolved),
-		FirstContactResolutions: r.FirstContactResolutions, FirstContactResolutionRate: ratio(r.FirstContactResolutions, r.Resolved),
-		CSATCount: r.CSATCount,
-	}
-	if r.CSATCount > 0 {
-		avg := r.CSATAverage
-		j.CSATAverage = &avg
-	}
-	return j
-}
-
-// num writes an optional figure for CSV: empty when there is none.
-func num(v *float64) string {
-	if v == nil {
-		return ""
-	}
-	return strconv.FormatFloat(*v, 'f', -1, 64)
+	serveWindowReport(s, c, s.SLAReport, func(r *cases.SLAReport) gin.H { return gin.H{"by_tier": r.ByTier, "by_agent": r.ByAgent} })
 }
 
 // --- the ticket JSON (SPEC 5) ---
@@ -578,7 +389,7 @@ func (s *Server) ticketJSON(t *postgres.Ticket) ticketJSON {
 		ID: t.ID, Status: t.Status, Tier: t.Tier, Priority: t.Priority, LearnerID: t.LearnerID,
 		OrderID: optional(t.OrderID), RefundID: optional(t.RefundID), Subject: t.Subject,
 		Messages: nonNilSlice(t.Messages), SLA: t.SLA, SLAState: t.SLAState, CSAT: t.CSAT, Timeline: nonNilSlice(t.Timeline),
-		WorkflowID: id, TemporalUIURL: s.temporalUIURL(id), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt,
+		WorkflowID: id, TemporalUIURL: s.WorkflowURL(id), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, ClosedAt: t.ClosedAt,
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/config"
 	"github.com/refundflow/refundflow/console"
 	"github.com/refundflow/refundflow/notify"
@@ -28,6 +29,7 @@ import (
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/temporalclient"
+	"github.com/refundflow/refundflow/web"
 	"github.com/refundflow/refundflow/worker"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -189,11 +191,11 @@ func (a *App) RunAPI(ctx context.Context, ready func(addr string)) error {
 		}
 	}
 	// One throttle for bad keys on the API and bad sign-ins on the console.
-	throttle := api.NewAuthThrottle(a.Registry, a.Logger)
-	srv := &api.Server{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger, Registry: a.Registry, PinPolicy: postgres.PinPolicy,
-		Throttle: throttle}
+	throttle := web.NewAuthThrottle(a.Registry, a.Logger)
+	srv := &api.Server{Service: &cases.Service{DB: a.DB, Temporal: a.Temporal, Config: a.Config, Logger: a.Logger},
+		Registry: a.Registry, PinPolicy: postgres.PinPolicy, Throttle: throttle}
 	srv.Console = (&console.Server{
-		DB: a.DB, Commands: srv, Reports: srv, TemporalUIURL: a.Config.TemporalUIURL, Namespace: a.Config.TemporalNamespace,
+		DB: a.DB, Commands: srv.Service, Reports: srv.Service, TemporalUIURL: a.Config.TemporalUIURL, Namespace: a.Config.TemporalNamespace,
 		// Without SMTP the emails stay in the sink; the console shows them.
 		DevOutbox: a.Config.SMTPURL == "", Logger: a.Logger, Throttle: throttle,
 	}).Handler()

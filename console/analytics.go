@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/postgres"
 )
@@ -29,7 +29,7 @@ type analyticsPage struct {
 	// Reasons is the cases opened in the window by reason.
 	Reasons    template.HTML
 	ReasonRows []reasonRow
-	Courses    *api.CoursesReport
+	Courses    *cases.CoursesReport
 	// CourseRates is the refund rate per course against the median.
 	CourseRates template.HTML
 }
@@ -122,7 +122,7 @@ func (s *Server) analytics(w http.ResponseWriter, r *http.Request, sess *session
 }
 
 // windowDays lists the window's days, YYYY-MM-DD in its time zone.
-func windowDays(w api.ReportWindow) []string {
+func windowDays(w cases.ReportWindow) []string {
 	var out []string
 	for d := w.Start; d.Before(w.End); d = d.AddDate(0, 0, 1) {
 		out = append(out, d.Format(time.DateOnly))
@@ -164,7 +164,7 @@ func reasonRows(counts []postgres.ReasonCount) []reasonRow {
 
 // courseChart draws the refund rate of the courses with the highest
 // rates, flagged ones in their own colour, against the median.
-func courseChart(lang string, r *api.CoursesReport) template.HTML {
+func courseChart(lang string, r *cases.CoursesReport) template.HTML {
 	bars := make([]HBar, 0, min(len(r.Courses), coursesCharted))
 	for _, c := range r.Courses[:min(len(r.Courses), coursesCharted)] {
 		class := "c-rate"

@@ -17,8 +17,9 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/web"
 )
 
 //go:embed templates/*.html
@@ -27,8 +28,9 @@ var templateFiles embed.FS
 //go:embed static
 var staticFiles embed.FS
 
-// Commands are the state changes the console can ask for; *api.Server
-// implements them with the API's own validation.
+// Commands are the state changes the console can ask for; *cases.Service
+// implements them, checking what it is asked whoever asks (the API calls
+// the same methods).
 type Commands interface {
 	ApproveRefund(ctx context.Context, key *refundflow.APIKey, id string, amount *int64, note string) (*postgres.RefundCase, error)
 	RejectRefund(ctx context.Context, key *refundflow.APIKey, id, reason string) (*postgres.RefundCase, error)
@@ -36,20 +38,20 @@ type Commands interface {
 	SetTicketStatus(ctx context.Context, key *refundflow.APIKey, id string, status refundflow.TicketStatus) (*postgres.Ticket, error)
 	RemediateOutage(ctx context.Context, key *refundflow.APIKey, id, mode string) (*refundflow.Outage, error)
 	CancelRemediation(ctx context.Context, id string) (*refundflow.Outage, error)
-	StartReconciliation(ctx context.Context, from, to *time.Time) (*api.ReconciliationStarted, error)
+	StartReconciliation(ctx context.Context, from, to *time.Time) (*cases.ReconciliationStarted, error)
 }
 
-// Reports are the figures the console shows and exports; *api.Server
-// computes them with the code of the API's reports, so a page and its
-// CSV say what GET /v1/reports/... says.
+// Reports are the figures the console shows and exports; *cases.Service
+// computes them for the API's reports too, so a page and its CSV say what
+// GET /v1/reports/... says.
 type Reports interface {
-	ParseReportWindow(q url.Values) (api.ReportWindow, error)
-	RefundsReport(ctx context.Context, w api.ReportWindow) (*api.RefundsReport, error)
-	LedgerReport(ctx context.Context, w api.ReportWindow) (*api.LedgerReport, error)
-	ReconciliationReport(ctx context.Context, runID string) (*api.ReconciliationReport, error)
-	CoursesReport(ctx context.Context) (*api.CoursesReport, error)
-	SLAReport(ctx context.Context, w api.ReportWindow) (*api.SLAReport, error)
-	DescribeOutages(ctx context.Context, list []*refundflow.Outage) ([]*api.OutageStatus, error)
+	ParseReportWindow(q url.Values) (cases.ReportWindow, error)
+	RefundsReport(ctx context.Context, w cases.ReportWindow) (*cases.RefundsReport, error)
+	LedgerReport(ctx context.Context, w cases.ReportWindow) (*cases.LedgerReport, error)
+	ReconciliationReport(ctx context.Context, runID string) (*cases.ReconciliationReport, error)
+	CoursesReport(ctx context.Context) (*cases.CoursesReport, error)
+	SLAReport(ctx context.Context, w cases.ReportWindow) (*cases.SLAReport, error)
+	DescribeOutages(ctx context.Context, list []*refundflow.Outage) ([]*cases.OutageStatus, error)
 }
 
 // Server serves the console.
@@ -68,7 +70,7 @@ type Server struct {
 	// Throttle counts failed sign-ins per client address: the API's, so
 	// that bad keys tried on either count together. Without one, Handler
 	// makes its own, whose metrics go nowhere.
-	Throttle *api.AuthThrottle
+	Throttle *web.AuthThrottle
 
 	pages *pages
 	// pageRoles is who may open each page (its GET route's allowed), for
@@ -150,7 +152,7 @@ func (s *Server) Handler() http.Handler {
 		s.Now = time.Now
 	}
 	if s.Throttle == nil {
-		s.Throttle = api.NewAuthThrottle(nil, s.Logger)
+		s.Throttle = web.NewAuthThrottle(nil, s.Logger)
 	}
 	s.pages = mustParsePages()
 	s.pageRoles = map[string][]refundflow.Role{}

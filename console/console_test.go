@@ -17,9 +17,11 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/sla"
+	"github.com/refundflow/refundflow/web"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -48,8 +50,8 @@ func newConsoleEnv(t testing.TB) *consoleEnv {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	reg := prometheus.NewRegistry()
-	srv := &api.Server{DB: db, Temporal: tc, Logger: logger, Registry: reg}
-	srv.Throttle = api.NewAuthThrottle(reg, logger)
+	srv := &api.Server{Service: &cases.Service{DB: db, Temporal: tc, Logger: logger}, Registry: reg}
+	srv.Throttle = web.NewAuthThrottle(reg, logger)
 	cs := &Server{DB: db, Commands: srv, Reports: srv, Logger: logger, Throttle: srv.Throttle, DevOutbox: true,
 		TemporalUIURL: "http://127.0.0.1:8233", Namespace: "default"}
 	srv.Console = cs.Handler()

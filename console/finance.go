@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/cases"
 	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -20,7 +20,7 @@ var reportZones = []string{"Asia/Shanghai", "UTC"}
 // from, to and the time zone (Beijing time by default in Chinese). A bad
 // window is reported and the default one shown.
 type windowForm struct {
-	api.ReportWindow
+	cases.ReportWindow
 	Error string
 	Zones []string
 }
@@ -60,12 +60,12 @@ func (s *Server) reportWindow(r *http.Request) (windowForm, error) {
 
 type financePage struct {
 	Window    windowForm
-	Refunds   *api.RefundsReport
+	Refunds   *cases.RefundsReport
 	Clawbacks []clawbackRow
 	Ledger    ledgerSummary
 	// Reconciliation is the run just started from this page (RunID), else
 	// the latest; its Run is nil before the first.
-	Reconciliation *api.ReconciliationReport
+	Reconciliation *cases.ReconciliationReport
 	RunID          string
 	// Starting: the run RunID was started but has not recorded itself yet.
 	Starting bool
@@ -78,7 +78,7 @@ type financePage struct {
 
 type clawbackRow struct {
 	Currency string
-	api.Clawback
+	cases.Clawback
 }
 
 // ledgerSummary is the journal per day × currency with one column per
@@ -86,7 +86,7 @@ type clawbackRow struct {
 type ledgerSummary struct {
 	Accounts []string
 	Rows     []ledgerDay
-	Totals   []api.LedgerTotal
+	Totals   []cases.LedgerTotal
 }
 
 type ledgerDay struct {
@@ -100,7 +100,7 @@ type ledgerDay struct {
 var accountOrder = []string{string(ledger.Refunds), string(ledger.StripeBalance), string(ledger.CreatorPayable),
 	string(ledger.ApplicationFees), string(ledger.StripeFees), string(ledger.StripeFeesUnrecovered)}
 
-func summarize(l *api.LedgerReport) ledgerSummary {
+func summarize(l *cases.LedgerReport) ledgerSummary {
 	sum := ledgerSummary{Totals: l.Totals}
 	for _, r := range l.Rows {
 		if !slices.Contains(sum.Accounts, r.Account) {
@@ -217,7 +217,7 @@ func (s *Server) reconcile(w http.ResponseWriter, r *http.Request, _ *session) {
 
 // windowCSV serves the CSV of a report over the window the query names
 // (compute is a method expression of Reports, e.g. Reports.LedgerReport).
-func windowCSV[R interface{ CSV() api.CSV }](s *Server, compute func(Reports, context.Context, api.ReportWindow) (R, error)) func(http.ResponseWriter, *http.Request, *session) {
+func windowCSV[R interface{ CSV() cases.CSV }](s *Server, compute func(Reports, context.Context, cases.ReportWindow) (R, error)) func(http.ResponseWriter, *http.Request, *session) {
 	return func(w http.ResponseWriter, r *http.Request, _ *session) {
 		win, ok := s.csvWindow(w, r)
 		if !ok {
@@ -247,15 +247,15 @@ func (s *Server) reconciliationCSV(w http.ResponseWriter, r *http.Request, sess 
 
 // csvWindow reads an export's window; a bad one is answered 400 with the
 // API's explanation.
-func (s *Server) csvWindow(w http.ResponseWriter, r *http.Request) (api.ReportWindow, bool) {
+func (s *Server) csvWindow(w http.ResponseWriter, r *http.Request) (cases.ReportWindow, bool) {
 	win, err := s.reportWindow(r)
 	if err != nil {
 		s.failPage(w, r, err)
-		return api.ReportWindow{}, false
+		return cases.ReportWindow{}, false
 	}
 	if win.Error != "" {
 		http.Error(w, win.Error, http.StatusBadRequest)
-		return api.ReportWindow{}, false
+		return cases.ReportWindow{}, false
 	}
 	return win.ReportWindow, true
 }

@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/web"
 )
 
 // A form post answers with a redirect back to its page (post/redirect/
@@ -99,7 +99,7 @@ func refusalKey(code string) string {
 // page.
 func (s *Server) redirectAfterPost(w http.ResponseWriter, r *http.Request, page string, q url.Values, done string, err error) {
 	if err != nil {
-		e := api.Refusal(err)
+		e := web.Refusal(err)
 		if e == nil {
 			s.failPage(w, r, err)
 			return

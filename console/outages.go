@@ -7,7 +7,7 @@ import (
 	"net/url"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/cases"
 )
 
 // outagesShown is how many of the latest outages the page lists.
@@ -22,7 +22,7 @@ type outagesPage struct {
 }
 
 type outageRow struct {
-	*api.OutageStatus
+	*cases.OutageStatus
 	Progress template.HTML
 	// CanStart: the remediation may be started (or resumed) from here:
 	// the API would take it.
@@ -55,7 +55,7 @@ func (s *Server) outages(w http.ResponseWriter, r *http.Request, sess *session) 
 	}
 	for i, st := range described {
 		rem := st.Remediation
-		row := outageRow{OutageStatus: st, CanStart: api.Remediable(list[i]) == nil &&
+		row := outageRow{OutageStatus: st, CanStart: cases.Remediable(list[i]) == nil &&
 			(rem.Status == "not_started" || rem.Status == refundflow.RemediationCanceled)}
 		if rem.Status != "not_started" {
 			row.Progress = remediationBar(lang, rem)
@@ -70,7 +70,7 @@ func (s *Server) outages(w http.ResponseWriter, r *http.Request, sess *session) 
 
 // remediationBar draws a remediation's cases: refunded, retained, failed,
 // otherwise closed (rejected, withdrawn), out of the affected orders.
-func remediationBar(lang string, r api.RemediationStatus) template.HTML {
+func remediationBar(lang string, r cases.RemediationStatus) template.HTML {
 	closed := r.Done - r.Refunded - r.Retained - r.Failed
 	return ProgressBar{
 		Title: fmt.Sprintf(translate(lang, "progress_title"), r.Done, r.Total),

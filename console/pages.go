@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/web"
 )
 
 // pages holds one template set per page: the layout plus the page.
@@ -200,7 +200,7 @@ type signinPage struct {
 // a refusal with its status and its code's words, a dependency that is
 // down 503, anything else 500 (logged, never shown).
 func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
-	e := api.Refusal(err)
+	e := web.Refusal(err)
 	if e == nil {
 		s.Logger.Error("console request failed", "path", r.URL.Path, "error", err)
 		s.render(w, r, nil, http.StatusInternalServerError, "error", errorPage{Title: "error", Message: "internal"})
@@ -209,7 +209,7 @@ func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Kind == refundflow.EUNAVAILABLE {
 		s.Logger.Warn("console: a dependency is unavailable", "path", r.URL.Path, "error", err)
 	}
-	s.render(w, r, nil, api.StatusOf(e.Kind), "error", errorPage{Title: "error", Message: refusalKey(e.Code)})
+	s.render(w, r, nil, web.StatusOf(e.Kind), "error", errorPage{Title: "error", Message: refusalKey(e.Code)})
 }
 
 var shanghai = mustLoad("Asia/Shanghai")

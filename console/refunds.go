@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -38,7 +37,7 @@ type casePage struct {
 func (s *Server) casePage(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	err := api.KnownID("case", id)
+	err := refundflow.KnownID("case", id)
 	var c *postgres.RefundCase
 	if err == nil {
 		c, err = s.DB.GetRefund(ctx, id)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
+	"github.com/refundflow/refundflow/web"
 )
 
 const (
@@ -82,13 +82,13 @@ func (s *Server) auth(allowed []refundflow.Role, h handler) http.Handler {
 }
 
 // checkInput holds every console request to the API's rules for input
-// before any handler reads it: a form body of at most api.MaxBodyBytes
+// before any handler reads it: a form body of at most web.MaxBodyBytes
 // (parsed here, so an oversized one is 413, not an empty form) and query
-// parameters that are storable text (api.CheckQuery).
+// parameters that are storable text (web.CheckQuery).
 func (s *Server) checkInput(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, web.MaxBodyBytes)
 			if err := r.ParseForm(); err != nil {
 				status, message := http.StatusBadRequest, "bad_form"
 				var tooBig *http.MaxBytesError
@@ -99,7 +99,7 @@ func (s *Server) checkInput(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if err := api.CheckQuery(r.URL.Query()); err != nil {
+		if err := web.CheckQuery(r.URL.Query()); err != nil {
 			s.render(w, r, nil, http.StatusBadRequest, "error", errorPage{Title: "error", Message: "bad_query"})
 			return
 		}
@@ -113,13 +113,13 @@ func (s *Server) signinPage(w http.ResponseWriter, r *http.Request) {
 
 // signin trades an API key for a session cookie. Platform keys belong to
 // the platform's backend, not to people. A key that is not valid counts
-// against the client's address, as on the API (api.AuthThrottle).
+// against the client's address, as on the API (web.AuthThrottle).
 func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	secret := strings.TrimSpace(r.PostFormValue("key"))
 	key, err := s.DB.Authenticate(r.Context(), secret)
 	if refundflow.ErrorKind(err) == refundflow.EUNAUTHORIZED {
-		if wait, refused := s.Throttle.Failed("console", api.ClientAddress(r)); refused {
-			w.Header().Set("Retry-After", api.RetryAfterSeconds(wait))
+		if wait, refused := s.Throttle.Failed("console", web.ClientAddress(r)); refused {
+			w.Header().Set("Retry-After", web.RetryAfterSeconds(wait))
 			s.render(w, r, nil, http.StatusTooManyRequests, "signin", signinPage{Error: "too_many_failed_keys"})
 			return
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/api"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
 	"github.com/refundflow/refundflow/workflows"
@@ -178,7 +177,7 @@ func (s *Server) ticketPage(w http.ResponseWriter, r *http.Request, sess *sessio
 
 // ticket reads a ticket; an id no ticket can have is not found.
 func (s *Server) ticket(r *http.Request, id string) (*postgres.Ticket, error) {
-	if err := api.KnownID("ticket", id); err != nil {
+	if err := refundflow.KnownID("ticket", id); err != nil {
 		return nil, err
 	}
 	return s.DB.GetTicket(r.Context(), id)

@@ -1,6 +1,8 @@
-package api
+package cases
 
-import "testing"
+import (
+	"testing"
+)
 
 // A text cell that a spreadsheet would read as a formula gets a leading '
 // (OWASP's advice for CSV injection); a number we wrote stays a number,
