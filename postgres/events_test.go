@@ -37,7 +37,7 @@ func eventIDs(evs []*postgres.EventRecord) []string {
 // once every event written so far can be read.
 func readLog(t *testing.T, db *postgres.DB, f postgres.EventFilter) []string {
 	t.Helper()
-	waitForHorizon(t, db)
+	pgtest.WaitForEventLog(t, db)
 	var out []string
 	for {
 		page, err := db.ListEvents(context.Background(), f)
@@ -49,28 +49,6 @@ func readLog(t *testing.T, db *postgres.DB, f postgres.EventFilter) []string {
 			return out
 		}
 		f.AfterID = page[len(page)-1].ID
-	}
-}
-
-// waitForHorizon waits until no transaction older than the last event
-// written runs: another test's, on the same server, may hold the log's
-// horizon back for a moment.
-func waitForHorizon(t *testing.T, db *postgres.DB) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var past bool
-		err := db.Pool.QueryRow(context.Background(), `SELECT coalesce(max(txid), 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM webhook_deliveries`).Scan(&past)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if past {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the event log's horizon did not pass the last event in 10 s")
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
