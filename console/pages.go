@@ -151,6 +151,7 @@ func (s *Server) nav(sess *session, current string) []navItem {
 		{"/console/finance", "nav_finance"},
 		{"/console/analytics", "nav_analytics"},
 		{"/console/outbox", "nav_outbox"},
+		{"/console/webhooks", "nav_webhooks"},
 	}
 	var out []navItem
 	for _, it := range items {
