@@ -333,13 +333,21 @@ func TestAdminRedeliversAFailedWebhookFromTheConsole(t *testing.T) {
 		t.Fatalf("the platform heard %v, only the redelivered one was sent again", got)
 	}
 
-	// The rest at once, with "redeliver all failed since".
+	// The rest at once, with "redeliver all failed since" (by default a
+	// day ago). The page shows the last form's flash: the next page's is
+	// the one to wait for.
 	b.run(
+		chromedp.Evaluate(`document.querySelector(".alert.ok").remove()`, nil),
 		chromedp.Click(`form.redeliver-failed button`, chromedp.ByQuery),
 		chromedp.WaitVisible(`main[data-page="webhooks"] .alert.ok`, chromedp.ByQuery),
 	)
+	var flash string
+	b.run(chromedp.Text(`.alert.ok`, &flash, chromedp.ByQuery))
+	if !strings.Contains(flash, "Every failed delivery") {
+		t.Fatalf("after redelivering all: %q", flash)
+	}
 	if n := b.count("article.delivery"); n != 0 {
-		t.Fatalf("%d deliveries still listed after redelivering all", n)
+		t.Fatalf("%d deliveries still listed after redelivering all: %v", n, b.texts("article.delivery"))
 	}
 	s.waitForDeliveries(events, "delivered", func(d delivery) bool { return d.Status == "delivered" })
 	b.noErrors()

@@ -116,7 +116,7 @@ func (db *DB) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery
 	if err != nil {
 		return nil, err
 	}
-	return db.withTries(ctx, rows)
+	return withTries(ctx, db.q, rows)
 }
 
 // GetDelivery returns a delivery by its id (DeliveryID), or ENOTFOUND.
@@ -132,7 +132,7 @@ func (db *DB) GetDelivery(ctx context.Context, id string) (*Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := db.withTries(ctx, []sqlgen.WebhookDelivery{row})
+	ds, err := withTries(ctx, db.q, []sqlgen.WebhookDelivery{row})
 	if err != nil {
 		return nil, err
 	}
@@ -143,12 +143,12 @@ func deliveryNotFound(id string) error {
 	return refundflow.Errorf(refundflow.ENOTFOUND, "not_found", "webhook delivery %q not found", id)
 }
 
-func (db *DB) withTries(ctx context.Context, rows []sqlgen.WebhookDelivery) ([]*Delivery, error) {
+func withTries(ctx context.Context, q *sqlgen.Queries, rows []sqlgen.WebhookDelivery) ([]*Delivery, error) {
 	ids := make([]string, 0, len(rows))
 	for _, r := range rows {
 		ids = append(ids, r.ID)
 	}
-	attempts, err := db.q.ListDeliveryAttempts(ctx, ids)
+	attempts, err := q.ListDeliveryAttempts(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,9 @@ func (db *DB) withTries(ctx context.Context, rows []sqlgen.WebhookDelivery) ([]*
 // Redeliver sends a delivery again as soon as a worker is free: a dead
 // one, a failing one without waiting out its backoff, or a delivered one
 // (the platform lost what it had stored). It goes back to pending with a
-// fresh day of retries and keeps its tries; the event keeps its id and
+// fresh day of retries and keeps its tries, and is returned as it was
+// redelivered (a worker may have sent it by the time it could be read
+// again). The event keeps its id and
 // body, so the platform deduplicates it. Refused: a delivery already on
 // its way (pending, no try failed since it was written or redelivered),
 // delivery_pending; one recorded while no webhook endpoint was
@@ -184,20 +186,26 @@ func (db *DB) Redeliver(ctx context.Context, id string, now time.Time) (*Deliver
 	if !ok {
 		return nil, deliveryNotFound(id)
 	}
+	var out *Delivery
 	err := db.InTx(ctx, func(q *sqlgen.Queries) error {
-		_, err := q.Redeliver(ctx, sqlgen.RedeliverParams{Seq: seq, Now: now})
+		row, err := q.Redeliver(ctx, sqlgen.RedeliverParams{Seq: seq, Now: now})
 		if isNoRows(err) {
 			return db.refuseRedelivery(ctx, q, id, seq)
 		}
 		if err != nil {
 			return err
 		}
+		ds, err := withTries(ctx, q, []sqlgen.WebhookDelivery{row})
+		if err != nil {
+			return err
+		}
+		out = ds[0]
 		return q.NotifyOutbox(ctx)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return db.GetDelivery(ctx, id)
+	return out, nil
 }
 
 // refuseRedelivery says why a delivery cannot be redelivered.
