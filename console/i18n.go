@@ -74,6 +74,7 @@ var catalog = map[string][2]string{ // en, zh-CN
 	"outbox_empty":           {"No messages yet.", "还没有消息。"},
 	"outbox_attempts":        {"attempts", "次尝试"},
 	"outbox_last_error":      {"last error", "最近错误"},
+	"outbox_redeliver_link":  {"Redeliver the platform webhooks on the Webhooks page", "在 Webhook 投递页面重新投递平台 Webhook"},
 	"to":                     {"To", "收件人"},
 	"subject":                {"Subject", "主题"},
 	"forbidden":              {"Not allowed", "无权访问"},

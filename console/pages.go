@@ -129,6 +129,7 @@ var work = map[string][]refundflow.Role{
 	"work_tickets":   refundflow.WorkTickets,
 	"manage_outages": refundflow.ManageOutages,
 	"read_reports":   refundflow.ReadReports,
+	"redeliver":      refundflow.RedeliverWebhooks,
 }
 
 // May reports whether the signed-in key may do the named work; a name

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/outbox"
 	"github.com/refundflow/refundflow/postgres"
@@ -57,6 +58,12 @@ func TestAdminSeesFailedWebhookDeliveriesAndRedeliversThem(t *testing.T) {
 	e := newConsoleEnv(t)
 	failedDeliveries(t, e, time.Now())
 	failing, dead := deliveryOf(t, e, "evt_rf-w_1_refund.submitted"), deliveryOf(t, e, "evt_rf-w_2_refund.approved")
+	// The outbox's dead letter leads admins, who may redeliver, there.
+	for role, link := range map[refundflow.Role]bool{admin: true, agent: false, approver: false} {
+		if got := strings.Contains(e.send(request{method: "GET", path: "/console/outbox", as: role}).Body.String(), `id="to-webhooks"`); got != link {
+			t.Errorf("the outbox links to the webhooks page for %s: %v", role, got)
+		}
+	}
 
 	rec := e.send(request{method: "GET", path: "/console/webhooks", as: admin})
 	page := rec.Body.String()

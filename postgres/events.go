@@ -10,11 +10,6 @@ import (
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 )
 
-// EventRetention is how long the event log keeps an event at least: a
-// platform that was away for less can rebuild its state from it. Nothing
-// deletes a younger event.
-const EventRetention = 30 * 24 * time.Hour
-
 // EventFailing is the delivery status the delivery log shows for a pending
 // delivery whose last try failed: it is retried at NextAttemptAt. The
 // database keeps it as pending.
@@ -72,6 +67,11 @@ type EventFilter struct {
 
 // ListEvents reads the event log. An AfterID that names no event is
 // refused as an invalid cursor.
+//
+// The log promises every event for at least 30 days (the API's contract):
+// a platform that was away for less rebuilds its state from it. Nothing
+// deletes a platform event today; whatever prunes webhook_deliveries one
+// day must keep the younger ones.
 func (db *DB) ListEvents(ctx context.Context, f EventFilter) ([]*EventRecord, error) {
 	p := sqlgen.ListEventsParams{Type: emptyNil(f.Type), CreatedAfter: f.CreatedAfter, MaxRows: int32(f.Limit)}
 	if f.AfterID != "" {
