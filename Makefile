@@ -41,6 +41,7 @@ fuzz:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) tool $(TOOLS) staticcheck ./...
 	$(GO) tool $(TOOLS) sqlc diff
 
 ## build: the production binary
@@ -51,10 +52,10 @@ build:
 generate:
 	$(GO) tool $(TOOLS) sqlc generate
 
-## bench: performance against SPEC 7's bars (about half an hour on 2 cores); prints a table, writes bench/results.json
+## bench: performance against SPEC 7's bars (about half an hour on 2 cores); prints a table, writes internal/bench/results.json
 bench: bin/vegeta build
 	$(GO) build -o bin/refundflow-bench ./cmd/refundflow-bench
-	bin/refundflow-bench -refundflow bin/refundflow -vegeta bin/vegeta -out bench/results.json $(BENCHFLAGS)
+	bin/refundflow-bench -refundflow bin/refundflow -vegeta bin/vegeta -out internal/bench/results.json $(BENCHFLAGS)
 
 bin/vegeta: tools/go.mod tools/go.sum
 	$(GO) build $(TOOLS) -o $@ github.com/tsenart/vegeta/v12

@@ -8,35 +8,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/offers"
 	"github.com/refundflow/refundflow/policy"
 )
-
-// OpenOutageCasesInput asks for the next page of an outage's cases.
-type OpenOutageCasesInput struct {
-	OutageID string
-	// After is the order id the page starts after ("" for the first page).
-	After string
-	Limit int
-	// The cases' workflows: who asked for them (their requester, who
-	// therefore cannot approve them), their windows, and whether they
-	// offer an extension first (offer mode).
-	SubmittedBy    string
-	OfferWindow    time.Duration
-	ApprovalSLA    time.Duration
-	ExtensionOffer bool
-}
-
-// OutagePageResult says where the next page starts.
-type OutagePageResult struct {
-	// Started counts the cases whose workflows this page started (the
-	// learners' own open cases stand for themselves).
-	Started int
-	Next    string
-	Last    bool
-	// Canceled: the remediation was canceled; nothing was opened.
-	Canceled bool
-}
 
 // OpenOutageCases opens the refund cases (reason technical_failure) of the
 // next page of orders an outage affected, starts each case's workflow, and
@@ -49,13 +24,13 @@ type OutagePageResult struct {
 // The cases are started from here, not as child workflows: one workflow
 // start each (a child costs two actions), independent of the remediation,
 // which may end or continue as new while they run.
-func (a *Activities) OpenOutageCases(ctx context.Context, in OpenOutageCasesInput) (OutagePageResult, error) {
+func (a *Activities) OpenOutageCases(ctx context.Context, in contract.OpenOutageCasesInput) (contract.OutagePageResult, error) {
 	page, err := a.DB.OpenOutageCases(ctx, in.OutageID, in.After, in.Limit)
 	if err != nil {
-		return OutagePageResult{}, refusal(err)
+		return contract.OutagePageResult{}, refusal(err)
 	}
 	if page.Canceled {
-		return OutagePageResult{Canceled: true}, nil
+		return contract.OutagePageResult{Canceled: true}, nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(startConcurrency)
@@ -66,7 +41,7 @@ func (a *Activities) OpenOutageCases(ctx context.Context, in OpenOutageCasesInpu
 		}
 		started++
 		g.Go(func() error {
-			return a.Engine.StartRefund(gctx, RefundStart{
+			return a.Engine.StartRefund(gctx, contract.RefundStart{
 				RefundID: c.RefundID, OrderID: c.OrderID, ProductID: c.ProductID, Currency: c.Currency,
 				Reason: string(policy.ReasonTechnicalFailure), SubmittedBy: in.SubmittedBy,
 				OfferWindow: in.OfferWindow, ApprovalSLA: in.ApprovalSLA, ExtensionOffer: in.ExtensionOffer,
@@ -74,40 +49,26 @@ func (a *Activities) OpenOutageCases(ctx context.Context, in OpenOutageCasesInpu
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return OutagePageResult{}, fmt.Errorf("start the cases of outage %s after %q: %w", in.OutageID, in.After, err)
+		return contract.OutagePageResult{}, fmt.Errorf("start the cases of outage %s after %q: %w", in.OutageID, in.After, err)
 	}
 	if err := a.DB.RemediationPageStarted(ctx, in.OutageID, page.Next, page.Last); err != nil {
-		return OutagePageResult{}, err
+		return contract.OutagePageResult{}, err
 	}
-	return OutagePageResult{Started: started, Next: page.Next, Last: page.Last}, nil
+	return contract.OutagePageResult{Started: started, Next: page.Next, Last: page.Last}, nil
 }
 
 // startConcurrency is how many case workflows a page starts at once.
 const startConcurrency = 16
 
-// RemediationProgress counts an outage's cases by where they stand.
-type RemediationProgress struct {
-	Opened, Done int
-	// Active counts cases the engine still works on before the money
-	// moves; cases waiting for a learner or an approver are not active.
-	Active int
-}
-
 // GetRemediationProgress counts an outage's cases by where they stand.
-func (a *Activities) GetRemediationProgress(ctx context.Context, outageID string) (RemediationProgress, error) {
+func (a *Activities) GetRemediationProgress(ctx context.Context, outageID string) (contract.RemediationProgress, error) {
 	p, err := a.DB.GetRemediationProgress(ctx, outageID)
-	return RemediationProgress{Opened: p.Opened, Done: p.Done, Active: p.Active}, err
-}
-
-// CompleteRemediationInput ends a remediation whose cases have all ended.
-type CompleteRemediationInput struct {
-	OutageID string
-	At       time.Time
+	return contract.RemediationProgress{Opened: p.Opened, Done: p.Done, Active: p.Active}, err
 }
 
 // CompleteRemediation marks the remediation completed and reports whether
 // it was (false: it was canceled meanwhile).
-func (a *Activities) CompleteRemediation(ctx context.Context, in CompleteRemediationInput) (bool, error) {
+func (a *Activities) CompleteRemediation(ctx context.Context, in contract.CompleteRemediationInput) (bool, error) {
 	return a.DB.CompleteRemediation(ctx, in.OutageID, in.At)
 }
 

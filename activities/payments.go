@@ -11,65 +11,16 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/refund"
 )
 
-// PaymentInput asks for attempt Attempt of a case's refund through Stripe.
-type PaymentInput struct {
-	RefundID string
-	Attempt  int
-	Amount   int64
-	// Case is the case as it stands when the money is asked for. Step Seq
-	// records the request, step Seq+1 how it went.
-	Case refund.Snapshot
-	Seq  int
-	At   time.Time
-}
-
-// PaymentResult is what the attempt came to (refund.PaymentSucceeded,
-// PaymentPending, PaymentFailed, PaymentKeySpent) and the step that
-// recorded it: the workflow carries on from that step's snapshot.
-type PaymentResult struct {
-	Outcome string
-	Step    refund.Step
-	// Refund is Stripe's refund, when it made one: a pending one is
-	// settled from it once Stripe says how it ended.
-	Refund StripeRefund
-}
-
-// StripeRefund is what the workflow keeps of a Stripe refund.
-type StripeRefund struct {
-	ID            string
-	Status        string
-	FailureReason string
-	Amount        int64
-	Created       time.Time
-	// What the ledger needs: the creator's share pulled back, the
-	// application fee returned so far, Stripe's fee on the charge.
-	TransferReversal       int64
-	ApplicationFeeRefunded int64
-	ChargeFee              int64
-}
-
-func stripeRefundOf(r payments.Refund) StripeRefund {
-	return StripeRefund{
+func stripeRefundOf(r payments.Refund) contract.StripeRefund {
+	return contract.StripeRefund{
 		ID: r.ID, Status: r.Status, FailureReason: r.FailureReason, Amount: r.Amount, Created: r.Created,
 		TransferReversal: r.TransferReversalAmount, ApplicationFeeRefunded: r.ApplicationFeeRefunded, ChargeFee: r.ChargeFee,
-	}
-}
-
-// Terminal reports whether Stripe will not change the refund's status any
-// more (a succeeded refund can still fail later; a webhook says so).
-func (r StripeRefund) Terminal() bool { return refund.Final(r.Status) }
-
-// Settlement is where an attempt that made r ends.
-func (r StripeRefund) Settlement(refundID string, attempt int) refund.Settlement {
-	return refund.Settlement{
-		RefundID: refundID, Attempt: attempt, Status: r.Status, ProviderRefundID: r.ID, FailureReason: r.FailureReason,
-		ProviderCreated: r.Created, TransferReversal: r.TransferReversal,
-		ApplicationFeeRefunded: r.ApplicationFeeRefunded, ChargeFee: r.ChargeFee,
 	}
 }
 
@@ -90,7 +41,7 @@ func (r StripeRefund) Settlement(refundID string, attempt int) refund.Settlement
 //     one transaction. A pending refund only records that it waits.
 //
 // A try after the attempt was settled returns the outcome it recorded.
-func (a *Activities) RefundThroughStripe(ctx context.Context, in PaymentInput) (PaymentResult, error) {
+func (a *Activities) RefundThroughStripe(ctx context.Context, in contract.PaymentInput) (contract.PaymentResult, error) {
 	defer heartbeat(ctx)()
 	att, err := a.DB.ReservePayment(ctx, in.RefundID, in.Attempt, in.Amount, func(att refund.Attempt) refund.Step {
 		return refund.Step{
@@ -104,7 +55,7 @@ func (a *Activities) RefundThroughStripe(ctx context.Context, in PaymentInput) (
 		return a.paymentFailedUnreserved(ctx, in, code)
 	}
 	if err != nil {
-		return PaymentResult{}, refusal(err)
+		return contract.PaymentResult{}, refusal(err)
 	}
 	outcome := outcomeStep{base: in.Case, seq: in.Seq + 1}
 	switch {
@@ -114,23 +65,23 @@ func (a *Activities) RefundThroughStripe(ctx context.Context, in PaymentInput) (
 		// Pending already: Stripe may have moved on since.
 		r, err := a.Stripe.Get(ctx, att.ProviderRefundID)
 		if err != nil {
-			return PaymentResult{}, stripeError(ctx, err)
+			return contract.PaymentResult{}, stripeError(ctx, err)
 		}
 		return a.settle(ctx, outcome, *att, stripeRefundOf(r))
 	}
 	r, err := a.createStripeRefund(ctx, *att)
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && (appErr.Type() == ErrStripeKeySpent || appErr.Type() == ErrPaymentPermanent) {
+	if errors.As(err, &appErr) && (appErr.Type() == contract.ErrStripeKeySpent || appErr.Type() == contract.ErrPaymentPermanent) {
 		code := failureCode(err)
 		result := refund.PaymentFailed
-		if appErr.Type() == ErrStripeKeySpent {
-			result, code = refund.PaymentKeySpent, ErrStripeKeySpent
+		if appErr.Type() == contract.ErrStripeKeySpent {
+			result, code = refund.PaymentKeySpent, contract.ErrStripeKeySpent
 		}
 		a.Logger.Warn("Stripe refused a refund", "refund", in.RefundID, "attempt", att.N, "code", code, "error", err)
 		return a.settleRefused(ctx, outcome, *att, result, code)
 	}
 	if err != nil {
-		return PaymentResult{}, err
+		return contract.PaymentResult{}, err
 	}
 	return a.settle(ctx, outcome, *att, stripeRefundOf(r))
 }
@@ -148,19 +99,19 @@ func (o outcomeStep) step(at time.Time, outcome string, att refund.Attempt, code
 
 // recorded is the outcome a settled (or waiting) attempt recorded, rebuilt
 // from the attempt as PostgreSQL holds it.
-func (o outcomeStep) recorded(att refund.Attempt) PaymentResult {
+func (o outcomeStep) recorded(att refund.Attempt) contract.PaymentResult {
 	outcome := outcomeOf(att)
 	code := att.FailureReason
 	if outcome == refund.PaymentFailed && att.ProviderRefundID != "" {
 		code = "stripe_" + att.Status
 	}
-	return PaymentResult{Outcome: outcome, Step: o.step(att.SettledAt, outcome, att, code),
-		Refund: StripeRefund{ID: att.ProviderRefundID, Status: att.Status, Amount: att.Amount}}
+	return contract.PaymentResult{Outcome: outcome, Step: o.step(att.SettledAt, outcome, att, code),
+		Refund: contract.StripeRefund{ID: att.ProviderRefundID, Status: att.Status, Amount: att.Amount}}
 }
 
 // settle records where the attempt stands after Stripe made (or
 // reported) refund r: settled when r is terminal, waiting otherwise.
-func (a *Activities) settle(ctx context.Context, o outcomeStep, att refund.Attempt, r StripeRefund) (PaymentResult, error) {
+func (a *Activities) settle(ctx context.Context, o outcomeStep, att refund.Attempt, r contract.StripeRefund) (contract.PaymentResult, error) {
 	outcome, code := refund.PaymentPending, ""
 	switch r.Status {
 	case "succeeded":
@@ -171,7 +122,7 @@ func (a *Activities) settle(ctx context.Context, o outcomeStep, att refund.Attem
 	att.Status, att.ProviderRefundID = r.Status, r.ID
 	res, err := a.settleAttempt(ctx, r.Settlement(att.RefundID, att.N), o.step(a.now(), outcome, att, code), o)
 	if err != nil {
-		return PaymentResult{}, err
+		return contract.PaymentResult{}, err
 	}
 	res.Refund = r
 	return res, nil
@@ -179,7 +130,7 @@ func (a *Activities) settle(ctx context.Context, o outcomeStep, att refund.Attem
 
 // settleRefused releases the hold of an attempt Stripe refused for good
 // (or whose key is spent) and records why.
-func (a *Activities) settleRefused(ctx context.Context, o outcomeStep, att refund.Attempt, outcome, code string) (PaymentResult, error) {
+func (a *Activities) settleRefused(ctx context.Context, o outcomeStep, att refund.Attempt, outcome, code string) (contract.PaymentResult, error) {
 	att.Status = "failed"
 	return a.settleAttempt(ctx, refund.Settlement{RefundID: att.RefundID, Attempt: att.N, Status: "failed", FailureReason: code},
 		o.step(a.now(), outcome, att, code), o)
@@ -187,40 +138,40 @@ func (a *Activities) settleRefused(ctx context.Context, o outcomeStep, att refun
 
 // settleAttempt settles an attempt with its outcome step and the messages
 // it sends. An attempt settled meanwhile keeps what it recorded first.
-func (a *Activities) settleAttempt(ctx context.Context, s refund.Settlement, step refund.Step, o outcomeStep) (PaymentResult, error) {
+func (a *Activities) settleAttempt(ctx context.Context, s refund.Settlement, step refund.Step, o outcomeStep) (contract.PaymentResult, error) {
 	out, err := a.refundOutbox(ctx, step)
 	if err != nil {
-		return PaymentResult{}, err
+		return contract.PaymentResult{}, err
 	}
 	att, applied, err := a.DB.SettlePayment(ctx, s, step, out)
 	if err != nil {
-		return PaymentResult{}, refusal(err)
+		return contract.PaymentResult{}, refusal(err)
 	}
 	if !applied {
 		return o.recorded(*att), nil
 	}
-	return PaymentResult{Outcome: outcomeOf(*att), Step: step}, nil
+	return contract.PaymentResult{Outcome: outcomeOf(*att), Step: step}, nil
 }
 
 // paymentFailedUnreserved records that the case's money could not even be
 // held (the order has nothing left to refund): no Stripe call was made.
-func (a *Activities) paymentFailedUnreserved(ctx context.Context, in PaymentInput, code string) (PaymentResult, error) {
+func (a *Activities) paymentFailedUnreserved(ctx context.Context, in contract.PaymentInput, code string) (contract.PaymentResult, error) {
 	step := outcomeStep{base: in.Case, seq: in.Seq + 1}.step(a.now(), refund.PaymentFailed, refund.Attempt{RefundID: in.RefundID, N: in.Attempt}, code)
 	out, err := a.refundOutbox(ctx, step)
 	if err != nil {
-		return PaymentResult{}, err
+		return contract.PaymentResult{}, err
 	}
 	if err := a.DB.RecordStep(ctx, step, out); err != nil {
-		return PaymentResult{}, err
+		return contract.PaymentResult{}, err
 	}
-	return PaymentResult{Outcome: refund.PaymentFailed, Step: step}, nil
+	return contract.PaymentResult{Outcome: refund.PaymentFailed, Step: step}, nil
 }
 
 func outcomeOf(att refund.Attempt) string {
 	switch {
 	case att.Status == "succeeded":
 		return refund.PaymentSucceeded
-	case att.Status == "failed" && att.FailureReason == ErrStripeKeySpent:
+	case att.Status == "failed" && att.FailureReason == contract.ErrStripeKeySpent:
 		return refund.PaymentKeySpent
 	case att.Settled():
 		return refund.PaymentFailed
@@ -259,12 +210,6 @@ func (a *Activities) createStripeRefund(ctx context.Context, att refund.Attempt)
 	return r, nil
 }
 
-// ErrStripeKeySpent says the attempt's idempotency key can no longer make
-// the refund: Stripe saved a 5xx under it and answers every retry with
-// that, and no refund of the case exists. The workflow moves on to a new
-// attempt with a new key.
-const ErrStripeKeySpent = "stripe_key_spent"
-
 // keySpent handles a 5xx that Stripe replayed for the attempt's key. The
 // request that first used the key has finished (Stripe saves an answer
 // only then), so a refund it made is on the list now — even one committed
@@ -276,7 +221,7 @@ func (a *Activities) keySpent(ctx context.Context, att refund.Attempt, replayed 
 	}
 	return payments.Refund{}, temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("Stripe answers key %s with a saved error and holds no refund of the case: %v", att.IdempotencyKey, replayed),
-		ErrStripeKeySpent, replayed, ErrStripeKeySpent)
+		contract.ErrStripeKeySpent, replayed, contract.ErrStripeKeySpent)
 }
 
 // adopt looks for the Stripe refund the attempt made already, or a live
@@ -300,34 +245,24 @@ func (a *Activities) mayHaveReachedStripe(ctx context.Context, att refund.Attemp
 	return activity.GetInfo(ctx).Attempt > 1 || a.now().Sub(att.ReservedAt) >= payments.KeyWindow/2
 }
 
-// SettleInput ends an attempt that waited for Stripe: Refund is how it
-// ended; Case and Seq are the case before it and the step that records it.
-type SettleInput struct {
-	RefundID string
-	Attempt  int
-	Refund   StripeRefund
-	Case     refund.Snapshot
-	Seq      int
-}
-
 // SettleRefund records how a pending Stripe refund ended: the hold becomes
 // refunded (and is booked) or is released, with the outcome step and its
 // messages, in one transaction.
-func (a *Activities) SettleRefund(ctx context.Context, in SettleInput) (PaymentResult, error) {
+func (a *Activities) SettleRefund(ctx context.Context, in contract.SettleInput) (contract.PaymentResult, error) {
 	att, err := a.DB.PaymentAttempt(ctx, in.RefundID, in.Attempt)
 	if err != nil {
-		return PaymentResult{}, refusal(err)
+		return contract.PaymentResult{}, refusal(err)
 	}
 	return a.settle(ctx, outcomeStep{base: in.Case, seq: in.Seq}, *att, in.Refund)
 }
 
 // GetStripeRefund reads a refund's current status (the polling fallback
 // while waiting for a webhook).
-func (a *Activities) GetStripeRefund(ctx context.Context, id string) (StripeRefund, error) {
+func (a *Activities) GetStripeRefund(ctx context.Context, id string) (contract.StripeRefund, error) {
 	defer heartbeat(ctx)()
 	r, err := a.Stripe.Get(ctx, id)
 	if err != nil {
-		return StripeRefund{}, stripeError(ctx, err)
+		return contract.StripeRefund{}, stripeError(ctx, err)
 	}
 	return stripeRefundOf(r), nil
 }
@@ -373,7 +308,7 @@ func stripeError(ctx context.Context, err error) error {
 	class, code := payments.Classify(err)
 	switch class {
 	case payments.Permanent:
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("stripe refused: %v", err), ErrPaymentPermanent, err, code)
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("stripe refused: %v", err), contract.ErrPaymentPermanent, err, code)
 	case payments.Misconfigured:
 		activity.GetLogger(ctx).Error("Stripe refuses refundflow's credentials; fix STRIPE_SECRET_KEY (refunds wait and retry)", "code", code, "error", err)
 	case payments.RateLimited:
@@ -403,31 +338,16 @@ func rateLimitBackoff(attempt int32) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// ReverseInput names a refund Stripe failed after it had succeeded.
-type ReverseInput struct {
-	RefundID         string
-	ProviderRefundID string
-	FailureReason    string
-	// At is when the workflow learnt of it (its clock).
-	At time.Time
-}
-
-// ReverseResult says whether there was a booking to reverse.
-type ReverseResult struct {
-	Reversed bool
-	Amount   int64
-}
-
 // ReverseRefundBooking undoes the booking of a refund that failed after it
 // succeeded — refunded amount, ledger and case status — and tells finance,
 // the platform and the learner, in one transaction, once. Until the case
 // has booked the refund it fails retryably (see
 // postgres.ReverseFailedRefund).
-func (a *Activities) ReverseRefundBooking(ctx context.Context, in ReverseInput) (ReverseResult, error) {
+func (a *Activities) ReverseRefundBooking(ctx context.Context, in contract.ReverseInput) (contract.ReverseResult, error) {
 	rev, err := a.DB.ReverseFailedRefund(ctx, in.RefundID, in.ProviderRefundID, in.FailureReason, in.At,
 		func(s refund.Step) (notify.Outbox, error) { return a.refundOutbox(ctx, s) })
 	if err != nil {
-		return ReverseResult{}, refusal(err)
+		return contract.ReverseResult{}, refusal(err)
 	}
-	return ReverseResult{Reversed: rev.Reversed, Amount: rev.Amount}, nil
+	return contract.ReverseResult{Reversed: rev.Reversed, Amount: rev.Amount}, nil
 }

@@ -18,14 +18,15 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/refund"
-	"github.com/refundflow/refundflow/stripefake"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -57,9 +58,9 @@ func (m *money) open(caseID, orderID string, amount int64) {
 }
 
 // input is attempt n of a case, as the case's workflow asks for it.
-func (m *money) input(caseID string, n int) activities.PaymentInput {
+func (m *money) input(caseID string, n int) contract.PaymentInput {
 	amount := m.amounts[caseID]
-	return activities.PaymentInput{
+	return contract.PaymentInput{
 		RefundID: caseID, Attempt: n, Amount: amount, Seq: 2*n - 1, At: time.Now(),
 		Case: refund.Snapshot{Status: refundflow.StatusRefunding, Amount: &amount, EscalationLevel: 1},
 	}
@@ -90,16 +91,16 @@ func (m *money) inFlight(orderID string) int64 {
 }
 
 // pay runs the payment activity for attempt n of a case.
-func (m *money) pay(caseID string, n int) (activities.PaymentResult, error) {
+func (m *money) pay(caseID string, n int) (contract.PaymentResult, error) {
 	v, err := m.env.ExecuteActivity(m.w.Acts.RefundThroughStripe, m.input(caseID, n))
 	if err != nil {
-		return activities.PaymentResult{}, err
+		return contract.PaymentResult{}, err
 	}
-	var r activities.PaymentResult
+	var r contract.PaymentResult
 	return r, v.Get(&r)
 }
 
-func (m *money) mustPay(caseID string, n int) activities.PaymentResult {
+func (m *money) mustPay(caseID string, n int) contract.PaymentResult {
 	m.t.Helper()
 	r, err := m.pay(caseID, n)
 	if err != nil {
@@ -108,13 +109,13 @@ func (m *money) mustPay(caseID string, n int) activities.PaymentResult {
 	return r
 }
 
-func (m *money) get(id string) activities.StripeRefund {
+func (m *money) get(id string) contract.StripeRefund {
 	m.t.Helper()
 	v, err := m.env.ExecuteActivity(m.w.Acts.GetStripeRefund, id)
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	var r activities.StripeRefund
+	var r contract.StripeRefund
 	if err := v.Get(&r); err != nil {
 		m.t.Fatal(err)
 	}
@@ -123,10 +124,10 @@ func (m *money) get(id string) activities.StripeRefund {
 
 // settle records how attempt n of a case that waited for Stripe ended, as
 // the case's workflow does.
-func (m *money) settle(caseID string, n int, r activities.StripeRefund) activities.PaymentResult {
+func (m *money) settle(caseID string, n int, r contract.StripeRefund) contract.PaymentResult {
 	m.t.Helper()
 	amount := m.amounts[caseID]
-	res, err := m.w.Acts.SettleRefund(m.ctx(), activities.SettleInput{
+	res, err := m.w.Acts.SettleRefund(m.ctx(), contract.SettleInput{
 		RefundID: caseID, Attempt: n, Refund: r, Seq: 2*n + 1,
 		Case: refund.Snapshot{Status: refundflow.StatusRefunding, Amount: &amount, EscalationLevel: 1, ProviderRefundID: r.ID, PaymentStatus: "pending"},
 	})
@@ -315,8 +316,8 @@ func TestReversalOfARefundTheCaseNeverRecordedEndsOnceTheCaseHasPaid(t *testing.
 	o := m.w.Order(refundflow.Order{ID: "unrecorded", LearnerID: "l7", ProductID: "course", Amount: 10000, PurchasedAt: time.Now()})
 	m.open("rf-unrecorded", o.ID, 10000)
 	m.reserve("rf-unrecorded", 1)
-	reverse := func() (activities.ReverseResult, error) {
-		return m.w.Acts.ReverseRefundBooking(m.ctx(), activities.ReverseInput{RefundID: "rf-unrecorded", ProviderRefundID: "re_unrecorded", At: time.Now()})
+	reverse := func() (contract.ReverseResult, error) {
+		return m.w.Acts.ReverseRefundBooking(m.ctx(), contract.ReverseInput{RefundID: "rf-unrecorded", ProviderRefundID: "re_unrecorded", At: time.Now()})
 	}
 	if _, err := reverse(); refundflow.ErrorCode(err) != postgres.ErrNotBookedYet {
 		t.Fatalf("while the case pays: %v, want %s", err, postgres.ErrNotBookedYet)
@@ -405,7 +406,7 @@ func (m *money) randomOrder(rng *rand.Rand, id, runID string) {
 		}
 		if rng.IntN(6) == 0 {
 			r := m.dashboardRefund(pi, part)
-			page, err := m.env.ExecuteActivity(m.w.Acts.ReconcileStripePage, activities.ReconcilePageInput{Run: activities.ReconcileRun{
+			page, err := m.env.ExecuteActivity(m.w.Acts.ReconcileStripePage, contract.ReconcilePageInput{Run: contract.ReconcileRun{
 				RunID: runID, From: time.Unix(r.Created, 0), To: time.Unix(r.Created+1, 0)}})
 			if err != nil || page == nil {
 				m.t.Fatalf("reconcile: %v", err)
@@ -440,7 +441,7 @@ func (m *money) randomOrder(rng *rand.Rand, id, runID string) {
 			if err := m.w.Stripe.SettleRefund(r.ID, stripe.RefundStatusFailed, stripe.RefundFailureReasonExpiredOrCanceledCard); err != nil {
 				m.t.Fatal(err)
 			}
-			rev, err := m.w.Acts.ReverseRefundBooking(m.ctx(), activities.ReverseInput{RefundID: caseID, ProviderRefundID: r.ID, At: time.Now()})
+			rev, err := m.w.Acts.ReverseRefundBooking(m.ctx(), contract.ReverseInput{RefundID: caseID, ProviderRefundID: r.ID, At: time.Now()})
 			if err != nil || !rev.Reversed {
 				m.t.Fatalf("reverse: %+v %v", rev, err)
 			}

@@ -4,60 +4,38 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
+	"github.com/refundflow/refundflow/activities/contract"
+	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
 )
-
-// ReconcileRun names one reconciliation of the Stripe refunds created in
-// [From, To) with the ledger.
-type ReconcileRun struct {
-	RunID   string
-	Trigger string // schedule, manual
-	From    time.Time
-	To      time.Time
-}
 
 // reconcilePageSize is Stripe's largest list page.
 const reconcilePageSize = 100
 
 // StartReconciliation records the run (idempotent).
-func (a *Activities) StartReconciliation(ctx context.Context, run ReconcileRun) error {
+func (a *Activities) StartReconciliation(ctx context.Context, run contract.ReconcileRun) error {
 	_, err := a.DB.StartReconciliation(ctx, run.RunID, run.Trigger, run.From, run.To)
 	return err
-}
-
-// ReconcilePageInput asks for the page of Stripe's refunds after
-// StartingAfter ("" = the newest).
-type ReconcilePageInput struct {
-	Run           ReconcileRun
-	StartingAfter string
-}
-
-// ReconcilePageResult says where the next page starts.
-type ReconcilePageResult struct {
-	Last    string
-	HasMore bool
-	Seen    int
 }
 
 // ReconcileStripePage compares one page of Stripe's refunds with the
 // ledger (payments task queue: one Stripe call). Refunds made by hand in
 // the dashboard are adopted onto their orders and flagged. Running a page
 // again records nothing twice.
-func (a *Activities) ReconcileStripePage(ctx context.Context, in ReconcilePageInput) (ReconcilePageResult, error) {
+func (a *Activities) ReconcileStripePage(ctx context.Context, in contract.ReconcilePageInput) (contract.ReconcilePageResult, error) {
 	defer heartbeat(ctx)()
 	page, err := a.Stripe.ListPage(ctx, in.Run.From, in.Run.To, in.StartingAfter, reconcilePageSize)
 	if err != nil {
-		return ReconcilePageResult{}, stripeError(ctx, err)
+		return contract.ReconcilePageResult{}, stripeError(ctx, err)
 	}
 	for _, r := range page.Refunds {
 		if _, err := a.DB.ReconcileStripeRefund(ctx, in.Run.RunID, stripeRefund(r)); err != nil {
-			return ReconcilePageResult{}, err
+			return contract.ReconcilePageResult{}, err
 		}
 	}
-	out := ReconcilePageResult{HasMore: page.HasMore, Seen: len(page.Refunds)}
+	out := contract.ReconcilePageResult{HasMore: page.HasMore, Seen: len(page.Refunds)}
 	if n := len(page.Refunds); n > 0 {
 		out.Last = page.Refunds[n-1].ID
 	}
@@ -69,7 +47,7 @@ func (a *Activities) ReconcileStripePage(ctx context.Context, in ReconcilePageIn
 // each is read from Stripe by id — it may have been created just outside
 // the window — and recorded missing in Stripe when Stripe has no such
 // refund. It returns how many it looked at.
-func (a *Activities) ReconcileLedgerSide(ctx context.Context, run ReconcileRun) (int, error) {
+func (a *Activities) ReconcileLedgerSide(ctx context.Context, run contract.ReconcileRun) (int, error) {
 	defer heartbeat(ctx)()
 	seen := 0
 	for {
@@ -98,7 +76,7 @@ func (a *Activities) ReconcileLedgerSide(ctx context.Context, run ReconcileRun) 
 }
 
 // FinishReconciliation counts what the run found and closes it.
-func (a *Activities) FinishReconciliation(ctx context.Context, runID string) (*postgres.ReconciliationRun, error) {
+func (a *Activities) FinishReconciliation(ctx context.Context, runID string) (*ledger.ReconciliationRun, error) {
 	run, err := a.DB.FinishReconciliation(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("finish reconciliation %s: %w", runID, err)

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/offers"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
@@ -15,47 +14,31 @@ import (
 	"github.com/refundflow/refundflow/sla"
 )
 
-// DecideInput asks for a case's decision as of Now (the workflow's clock,
-// so that a replayed history decides the same).
-type DecideInput struct {
-	RefundID string
-	Now      time.Time
-}
-
-// DecideResult is the decision and the facts the workflow needs later.
-type DecideResult struct {
-	Decision   policy.Decision
-	Refundable int64
-	OrderID    string
-	ProductID  string
-	Currency   money.Currency
-}
-
 // DecideRefund gathers the facts of a case from PostgreSQL and decides it
 // with the policy version pinned on the order. It writes nothing: the
 // workflow records the decision as the case's first step.
-func (a *Activities) DecideRefund(ctx context.Context, in DecideInput) (DecideResult, error) {
+func (a *Activities) DecideRefund(ctx context.Context, in contract.DecideInput) (contract.DecideResult, error) {
 	facts, err := a.DB.LoadRefundFacts(ctx, in.RefundID, in.Now)
 	if err != nil {
-		return DecideResult{}, refusal(err)
+		return contract.DecideResult{}, refusal(err)
 	}
 	name, version, err := policy.ParseRef(facts.Policy)
 	if err != nil {
-		return DecideResult{}, refusal(err)
+		return contract.DecideResult{}, refusal(err)
 	}
 	p, err := a.DB.Policy(ctx, name, version)
 	if err != nil {
-		return DecideResult{}, refusal(err)
+		return contract.DecideResult{}, refusal(err)
 	}
 	cals, err := a.DB.CalendarRegistry(ctx)
 	if err != nil {
-		return DecideResult{}, err
+		return contract.DecideResult{}, err
 	}
 	d, err := policy.Evaluate(p, facts.Facts, cals)
 	if err != nil {
-		return DecideResult{}, refusal(fmt.Errorf("refund %s: %w", in.RefundID, err))
+		return contract.DecideResult{}, refusal(fmt.Errorf("refund %s: %w", in.RefundID, err))
 	}
-	return DecideResult{
+	return contract.DecideResult{
 		Decision:   d,
 		Refundable: facts.Order.Amount - facts.Order.RefundedAmount,
 		OrderID:    facts.Order.ID,
@@ -64,19 +47,10 @@ func (a *Activities) DecideRefund(ctx context.Context, in DecideInput) (DecideRe
 	}, nil
 }
 
-// ChooseOffersInput asks for the retention offers of a case.
-type ChooseOffersInput struct {
-	RefundID  string
-	ExpiresAt time.Time
-	// Extension: an outage remediation in offer mode offers more days of
-	// access instead of the refund, and nothing else.
-	Extension bool
-}
-
 // ChooseOffers chooses the offers that fit the case's reason and product;
 // it writes nothing (the step that makes them records them). A case whose
 // offers were recorded already gets those again.
-func (a *Activities) ChooseOffers(ctx context.Context, in ChooseOffersInput) ([]refundflow.Offer, error) {
+func (a *Activities) ChooseOffers(ctx context.Context, in contract.ChooseOffersInput) ([]refundflow.Offer, error) {
 	made, err := a.DB.Offers(ctx, in.RefundID)
 	if err != nil || len(made) > 0 {
 		return made, err
@@ -121,45 +95,17 @@ func (a *Activities) RecordRefundStep(ctx context.Context, s refund.Step) error 
 	return a.DB.RecordStep(ctx, s, out)
 }
 
-// VerifyApprovalInput asks whether an approval (or rejection) of a case
-// may stand: the intent the API recorded for it, taken by the update
-// UpdateID.
-type VerifyApprovalInput struct {
-	IntentID string
-	UpdateID string
-	RefundID string
-	Action   string // refund.Approve, refund.Reject
-	Currency money.Currency
-}
-
-// VerifiedApproval is an approval as PostgreSQL holds it: the intent and
-// the key as it stands now. The workflow decides on this, never on what
-// an update carried.
-type VerifiedApproval struct {
-	// Refusal is the code of why the approval cannot stand, "" when it can;
-	// Message says it in words.
-	Refusal string
-	Message string
-
-	Actor  refundflow.Actor
-	Amount *int64
-	Note   string
-	// Limit is the most the key may approve alone in the case's currency;
-	// nil means no limit of its own.
-	Limit *int64
-}
-
 // VerifyApproval takes the intent for the update and reads its key.
-func (a *Activities) VerifyApproval(ctx context.Context, in VerifyApprovalInput) (VerifiedApproval, error) {
-	refused := func(code, format string, args ...any) (VerifiedApproval, error) {
-		return VerifiedApproval{Refusal: code, Message: fmt.Sprintf(format, args...)}, nil
+func (a *Activities) VerifyApproval(ctx context.Context, in contract.VerifyApprovalInput) (contract.VerifiedApproval, error) {
+	refused := func(code, format string, args ...any) (contract.VerifiedApproval, error) {
+		return contract.VerifiedApproval{Refusal: code, Message: fmt.Sprintf(format, args...)}, nil
 	}
 	intent, err := a.DB.UseApprovalIntent(ctx, in.IntentID, in.UpdateID)
 	if code := refundflow.ErrorCode(err); code == "approval_intent_unknown" || code == "approval_intent_used" {
 		return refused(code, "%v", err)
 	}
 	if err != nil {
-		return VerifiedApproval{}, err
+		return contract.VerifiedApproval{}, err
 	}
 	switch {
 	case intent.RefundID != in.RefundID || intent.Action != in.Action:
@@ -172,7 +118,7 @@ func (a *Activities) VerifyApproval(ctx context.Context, in VerifyApprovalInput)
 		return refused("approver_unknown", "no API key %s", intent.KeyID)
 	}
 	if err != nil {
-		return VerifiedApproval{}, err
+		return contract.VerifiedApproval{}, err
 	}
 	switch {
 	case k.RevokedAt != nil:
@@ -180,20 +126,11 @@ func (a *Activities) VerifyApproval(ctx context.Context, in VerifyApprovalInput)
 	case k.Role != refundflow.RoleApprover && k.Role != refundflow.RoleAdmin:
 		return refused("not_an_approver", "API key %s is a %s key; approvals need an approver or admin key", k.ID, k.Role)
 	}
-	v := VerifiedApproval{Actor: refundflow.ActorFor(k), Amount: intent.Amount, Note: intent.Note}
+	v := contract.VerifiedApproval{Actor: refundflow.ActorFor(k), Amount: intent.Amount, Note: intent.Note}
 	if limit, ok := k.ApprovalLimit(in.Currency); ok {
 		v.Limit = &limit
 	}
 	return v, nil
-}
-
-// AppealTicketInput opens the ticket of a refund's appeal.
-type AppealTicketInput struct {
-	RefundID string
-	OrderID  string
-	Note     string
-	By       refundflow.Actor
-	At       time.Time
 }
 
 // AppealTicketID is the id of the ticket a refund's appeal opens.
@@ -203,7 +140,7 @@ func AppealTicketID(refundID string) string { return "tk_appeal_" + refundID }
 // the appeal is a complaint, and support tracks it on the paid tier's SLA
 // (the learner paid for the order). The row first, then its workflow,
 // which outlives the case; both are idempotent. It returns the ticket's id.
-func (a *Activities) OpenAppealTicket(ctx context.Context, in AppealTicketInput) (string, error) {
+func (a *Activities) OpenAppealTicket(ctx context.Context, in contract.AppealTicketInput) (string, error) {
 	id := AppealTicketID(in.RefundID)
 	body := strings.TrimSpace(in.Note)
 	if body == "" {
@@ -217,6 +154,6 @@ func (a *Activities) OpenAppealTicket(ctx context.Context, in AppealTicketInput)
 		return "", refusal(err)
 	}
 	// The learner was told already (appeal_received).
-	err := a.Engine.StartTicket(ctx, TicketStart{TicketID: id, Tier: string(sla.Paid), Level: 2, OrderID: in.OrderID, Acknowledged: true})
+	err := a.Engine.StartTicket(ctx, contract.TicketStart{TicketID: id, Tier: string(sla.Paid), Level: 2, OrderID: in.OrderID, Acknowledged: true})
 	return id, err
 }

@@ -3,48 +3,23 @@ package activities
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres"
 )
 
-// DueRenewalsInput asks for the renewals whose reminder is due: renewals
-// after Now and up to DueBefore, not reminded yet.
-type DueRenewalsInput struct {
-	Now       time.Time
-	DueBefore time.Time
-	Limit     int
-}
-
-// Renewal is a membership renewal an order announced: the learner, the
-// membership and the date are what a reminder is about.
-type Renewal struct {
-	OrderID   string
-	LearnerID string
-	ProductID string
-	RenewsAt  time.Time
-}
-
 // DueRenewals lists the membership renewals to remind learners of now.
-func (a *Activities) DueRenewals(ctx context.Context, in DueRenewalsInput) ([]Renewal, error) {
+func (a *Activities) DueRenewals(ctx context.Context, in contract.DueRenewalsInput) ([]contract.Renewal, error) {
 	rows, err := a.DB.DueRenewals(ctx, in.Now, in.DueBefore, in.Limit)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Renewal, 0, len(rows))
+	out := make([]contract.Renewal, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, Renewal(r))
+		out = append(out, contract.Renewal(r))
 	}
 	return out, nil
-}
-
-// RenewalReminderResult says whether the reminder went out.
-type RenewalReminderResult struct {
-	// Sent is false when the order no longer announces this renewal (its
-	// date moved or auto-renewal was turned off since it was listed).
-	Sent   bool
-	SentAt *time.Time
 }
 
 // SendRenewalReminder reminds the learner that their membership renews (and
@@ -55,23 +30,23 @@ type RenewalReminderResult struct {
 // message is in the learner's list from then on, and the email is
 // delivered at least once (or lands in the dead letter, for a person to
 // see). Every part is keyed by the renewal, so it is sent once.
-func (a *Activities) SendRenewalReminder(ctx context.Context, r Renewal) (RenewalReminderResult, error) {
+func (a *Activities) SendRenewalReminder(ctx context.Context, r contract.Renewal) (contract.RenewalReminderResult, error) {
 	order, err := a.DB.GetOrder(ctx, r.OrderID)
 	if err != nil {
-		return RenewalReminderResult{}, refusal(err)
+		return contract.RenewalReminderResult{}, refusal(err)
 	}
 	if order.NextRenewalAt == nil || !order.NextRenewalAt.Equal(r.RenewsAt) {
-		return RenewalReminderResult{}, nil
+		return contract.RenewalReminderResult{}, nil
 	}
 	product, err := a.DB.GetProduct(ctx, r.ProductID)
 	if err != nil {
-		return RenewalReminderResult{}, refusal(err)
+		return contract.RenewalReminderResult{}, refusal(err)
 	}
 	msg, err := notify.Render(notify.KindRenewalReminder, order.Locale, notify.MessageData{
 		OrderID: order.ID, ProductTitle: product.Title, Amount: order.Amount, Currency: order.Currency, RenewsAt: r.RenewsAt,
 	})
 	if err != nil {
-		return RenewalReminderResult{}, fmt.Errorf("render renewal_reminder of order %s: %w", order.ID, err)
+		return contract.RenewalReminderResult{}, fmt.Errorf("render renewal_reminder of order %s: %w", order.ID, err)
 	}
 	now := a.now()
 	id := renewalNoticeID(r)
@@ -89,12 +64,12 @@ func (a *Activities) SendRenewalReminder(ctx context.Context, r Renewal) (Renewa
 	// A try after an earlier one wrote the reminder finds it sent.
 	rem, err := a.DB.RemindRenewal(ctx, postgres.Renewal(r), now, out)
 	if err != nil {
-		return RenewalReminderResult{}, err
+		return contract.RenewalReminderResult{}, err
 	}
-	return RenewalReminderResult{Sent: true, SentAt: rem.SentAt}, nil
+	return contract.RenewalReminderResult{Sent: true, SentAt: rem.SentAt}, nil
 }
 
 // renewalNoticeID names a renewal's reminder: its email, message and event.
-func renewalNoticeID(r Renewal) string {
+func renewalNoticeID(r contract.Renewal) string {
 	return fmt.Sprintf("renewal/%s/%s/%d", r.LearnerID, r.ProductID, r.RenewsAt.Unix())
 }

@@ -2,30 +2,13 @@ package activities
 
 import (
 	"context"
-	"time"
 
 	"github.com/refundflow/refundflow"
 
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/refund"
 )
-
-// SweepInput says how far the sweeper looks.
-type SweepInput struct {
-	// Grace is how long a case may go without its first step before the
-	// sweeper asks Temporal about it.
-	Grace time.Duration
-	// LookBack is how far back workflows that ended abnormally are read.
-	LookBack time.Duration
-	// Limit bounds the cases started in one sweep (the rest wait a minute).
-	Limit int
-}
-
-// SweepResult names the cases a sweep started and closed.
-type SweepResult struct {
-	Started []string
-	Closed  []string
-}
 
 // SweptBy is who starts a case its API request could not: the timeline's
 // first entry says so.
@@ -38,8 +21,8 @@ const SweptBy = "sweeper"
 // the Temporal UI, failed, timed out) is closed as failed, with a
 // timeline entry and staff and the platform told, and its order is free
 // for a new case. Either is safe to repeat.
-func (a *Activities) SweepCases(ctx context.Context, in SweepInput) (SweepResult, error) {
-	var res SweepResult
+func (a *Activities) SweepCases(ctx context.Context, in contract.SweepInput) (contract.SweepResult, error) {
+	var res contract.SweepResult
 	now := a.now()
 	unstarted, err := a.DB.UnstartedRefunds(ctx, now.Add(-in.Grace), in.Limit)
 	if err != nil {

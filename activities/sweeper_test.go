@@ -8,6 +8,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/internal/casetest"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
@@ -51,9 +52,9 @@ func (s *sweepWorld) step(caseID string, seq int, status refundflow.RefundStatus
 	}
 }
 
-func (s *sweepWorld) sweep() activities.SweepResult {
+func (s *sweepWorld) sweep() contract.SweepResult {
 	s.t.Helper()
-	res, err := s.w.Acts.SweepCases(context.Background(), activities.SweepInput{Grace: time.Minute, LookBack: time.Hour, Limit: 100})
+	res, err := s.w.Acts.SweepCases(context.Background(), contract.SweepInput{Grace: time.Minute, LookBack: time.Hour, Limit: 100})
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestTheSweeperStartsACaseThatHasNoWorkflow(t *testing.T) {
 func TestTheSweeperLeavesACaseWhoseWorkflowRuns(t *testing.T) {
 	s := newSweepWorld(t)
 	s.open("rf-busy", "o-busy")
-	s.w.Starts.Runs = map[string]activities.Run{"rf-busy": {Running: true}}
+	s.w.Starts.Runs = map[string]contract.Run{"rf-busy": {Running: true}}
 	s.now = s.now.Add(10 * time.Minute)
 
 	if res := s.sweep(); len(res.Started)+len(res.Closed) != 0 {
@@ -126,7 +127,7 @@ func TestTheSweeperClosesACaseWhoseWorkflowWasTerminated(t *testing.T) {
 	s := newSweepWorld(t)
 	s.open("rf-gone", "o-gone")
 	s.step("rf-gone", 1, refundflow.StatusAwaitingApproval)
-	s.w.Starts.Ended = []activities.EndedRun{{RefundID: "rf-gone", Status: "Terminated"}, {RefundID: "rf-other-database", Status: "Failed"}}
+	s.w.Starts.Ended = []contract.EndedRun{{RefundID: "rf-gone", Status: "Terminated"}, {RefundID: "rf-other-database", Status: "Failed"}}
 
 	res := s.sweep()
 
@@ -177,7 +178,7 @@ func TestTheSweeperKeepsTheHoldOfAPaymentStripeMayStillMake(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s.w.Starts.Ended = []activities.EndedRun{{RefundID: "rf-paying", Status: "Terminated"}}
+	s.w.Starts.Ended = []contract.EndedRun{{RefundID: "rf-paying", Status: "Terminated"}}
 
 	s.sweep()
 

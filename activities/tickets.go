@@ -5,58 +5,36 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/refundflow/refundflow/calendar"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
 	"github.com/refundflow/refundflow/ticket"
 )
 
-// OpenTicketInput asks for a ticket's pinned SLA.
-type OpenTicketInput struct {
-	TicketID string
-	// Acknowledged: the learner knows already (an appeal's
-	// appeal_received, a course review for the content team); otherwise
-	// they are told the ticket is open.
-	Acknowledged bool
-}
-
-// OpenedTicket is what the ticket's workflow runs on: the policy pinned
-// when it opened and the calendar its clocks count on.
-type OpenedTicket struct {
-	TicketID string
-	Tier     sla.Tier
-	OrderID  string
-	RefundID string
-	OpenedAt time.Time
-	Level    int
-	Policy   sla.Policy
-	Calendar calendar.Definition
-}
-
 // OpenTicket reads the ticket its opener recorded, with its pinned policy
 // and calendar, and tells the learner it is open (once: the message is
 // the opening step's).
-func (a *Activities) OpenTicket(ctx context.Context, in OpenTicketInput) (OpenedTicket, error) {
+func (a *Activities) OpenTicket(ctx context.Context, in contract.OpenTicketInput) (contract.OpenedTicket, error) {
 	t, err := a.DB.GetTicket(ctx, in.TicketID)
 	if err != nil {
-		return OpenedTicket{}, refusal(err)
+		return contract.OpenedTicket{}, refusal(err)
 	}
 	def, err := a.DB.TicketCalendar(ctx, t)
 	if err != nil {
-		return OpenedTicket{}, err
+		return contract.OpenedTicket{}, err
 	}
 	if !in.Acknowledged {
 		opened := ticket.Step{TicketID: t.ID, At: t.OpenedAt, Notices: []notify.Notice{notify.ToLearner(notify.KindTicketReceived)}}
 		out, err := a.ticketOutbox(ctx, opened, t)
 		if err != nil {
-			return OpenedTicket{}, err
+			return contract.OpenedTicket{}, err
 		}
 		if err := a.DB.WriteOutbox(ctx, out); err != nil {
-			return OpenedTicket{}, err
+			return contract.OpenedTicket{}, err
 		}
 	}
-	return OpenedTicket{
+	return contract.OpenedTicket{
 		TicketID: t.ID, Tier: t.Tier, OrderID: t.OrderID, RefundID: t.RefundID,
 		OpenedAt: t.OpenedAt, Level: t.SLA.EscalationLevel, Policy: t.Policy, Calendar: def,
 	}, nil

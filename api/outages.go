@@ -103,7 +103,7 @@ func (s *Server) postRemediate(c *gin.Context) {
 // starts its workflow if an earlier request could not); a canceled one
 // resumes where it stopped.
 func (s *Server) RemediateOutage(ctx context.Context, key *refundflow.APIKey, id, mode string) (*refundflow.Outage, error) {
-	if mode != postgres.RemediateRefund && mode != postgres.RemediateOffer {
+	if mode != refundflow.RemediateRefund && mode != refundflow.RemediateOffer {
 		return nil, refundflow.FieldError("mode", "invalid_mode", "must be refund or offer")
 	}
 	if err := KnownID("outage", id); err != nil {
@@ -153,9 +153,9 @@ func (s *Server) carryOn(ctx context.Context, run *postgres.RemediationRun, mode
 		return nil, refundflow.Errorf(refundflow.ECONFLICT, "remediation_mode_differs", "outage %s is remediated in %s mode already", run.OutageID, run.Mode)
 	}
 	switch run.Status {
-	case postgres.RemediationCompleted:
+	case refundflow.RemediationCompleted:
 		return nil, refundflow.Errorf(refundflow.ECONFLICT, "remediation_completed", "the remediation of outage %s has completed", run.OutageID)
-	case postgres.RemediationCanceled:
+	case refundflow.RemediationCanceled:
 		d, err := s.Temporal.DescribeWorkflowExecution(ctx, workflows.OutageWorkflowID(run.OutageID), "")
 		var nf *serviceerror.NotFound
 		switch {
@@ -218,7 +218,7 @@ func (s *Server) CancelRemediation(ctx context.Context, id string) (*refundflow.
 	if err != nil {
 		return nil, err
 	}
-	if !canceled && run.Status == postgres.RemediationCompleted {
+	if !canceled && run.Status == refundflow.RemediationCompleted {
 		return nil, refundflow.Errorf(refundflow.ECONFLICT, "remediation_completed", "the remediation of outage %s has completed", o.ID)
 	}
 	if canceled {

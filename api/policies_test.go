@@ -18,6 +18,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/calendar"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
@@ -244,7 +245,7 @@ func TestOrdersKeepTheVersionInForceAtPurchase(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Two days after purchase: past 24 h, within 72 h.
-		res, err := acts.DecideRefund(ctx, activities.DecideInput{RefundID: id, Now: c.purchased.Add(48 * time.Hour)})
+		res, err := acts.DecideRefund(ctx, contract.DecideInput{RefundID: id, Now: c.purchased.Add(48 * time.Hour)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -603,7 +604,7 @@ func TestSimulateReportsTheKnownEffectOfALongerCoolingOff(t *testing.T) {
 	// it since. Replayed as it is now: outside the policy either way, and
 	// its recorded decision differs from the replay.
 	w.caseAt("rf-d-watched-since", "course-1", 19900, cny, policy.ReasonChangedMind, 42)
-	res, err := (&activities.Activities{DB: w.db}).DecideRefund(ctx, activities.DecideInput{RefundID: "rf-d-watched-since", Now: w.purchase.Add(42 * time.Hour)})
+	res, err := (&activities.Activities{DB: w.db}).DecideRefund(ctx, contract.DecideInput{RefundID: "rf-d-watched-since", Now: w.purchase.Add(42 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -174,7 +175,7 @@ func (s *Server) startRefundWorkflow(ctx context.Context, rc *postgres.RefundCas
 	s.Logger.Error("start refund workflow", "refund", rc.ID, "error", err)
 	return &refundflow.Error{Kind: refundflow.EUNAVAILABLE, Code: "workflow_unavailable",
 		Message: fmt.Sprintf("case %s is recorded but could not be started now; it starts as soon as Temporal answers — retry with the same Idempotency-Key to see it", rc.ID),
-		Details: []*refundflow.Error{{Kind: refundflow.EUNAVAILABLE, Code: "refund_id", Field: "refund_id", Message: rc.ID}}}
+		Details: []*refundflow.Error{{Kind: refundflow.EUNAVAILABLE, Code: "refund_id", Message: rc.ID}}}
 }
 
 func (s *Server) getRefund(c *gin.Context) {
@@ -355,28 +356,81 @@ func (s *Server) commandCase(ctx context.Context, id, name string, arg any, chec
 	return s.DB.GetRefund(ctx, id)
 }
 
+// Updates wait for their workflow within updateBudget; each try waits at
+// most updateTry, then asks again under the same update id: a try that
+// found the update lost (the Temporal server died before it stored it)
+// sends it again, and one that finds it handled gets its answer.
+const (
+	updateBudget = 20 * time.Second
+	updateTry    = 5 * time.Second
+)
+
 // update sends a Temporal update and waits until the workflow has handled
 // it. A refusal by the update's validator or handler is returned as the
-// domain error it carries; a workflow that has ended answers closed.
+// domain error it carries; a workflow that has ended answers closed; a
+// workflow that does not answer within the budget is 503
+// workflow_unavailable.
 func (s *Server) update(ctx context.Context, workflowID, name string, arg any, closed error) error {
+	ctx, cancel := context.WithTimeout(ctx, updateBudget)
+	defer cancel()
+	id := newID("upd")
+	for {
+		err := s.tryUpdate(ctx, workflowID, id, name, arg)
+		if err == nil {
+			return nil
+		}
+		if e, ok := workflows.AsRefusal(err); ok {
+			return e
+		}
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
+			if !s.running(ctx, workflowID) {
+				return closed
+			}
+			// The workflow runs but holds no such update: it was lost.
+		} else if !transient(err) {
+			return err
+		}
+		s.Logger.Warn("update not answered yet; asking again", "workflow", workflowID, "update", id, "error", err)
+		select {
+		case <-ctx.Done():
+			return &refundflow.Error{Kind: refundflow.EUNAVAILABLE, Code: "workflow_unavailable",
+				Message: fmt.Sprintf("the case's workflow did not answer within %s; read the case to see whether the request took effect, and send it again if not", updateBudget)}
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// tryUpdate sends the update with its id once and waits up to updateTry
+// for its outcome.
+func (s *Server) tryUpdate(ctx context.Context, workflowID, id, name string, arg any) error {
+	ctx, cancel := context.WithTimeout(ctx, updateTry)
+	defer cancel()
 	handle, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: workflowID, UpdateName: name, Args: []any{arg},
+		WorkflowID: workflowID, UpdateID: id, UpdateName: name, Args: []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
 		err = handle.Get(ctx, nil)
 	}
-	if err == nil {
-		return nil
-	}
-	if e, ok := workflows.AsRefusal(err); ok {
-		return e
-	}
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
-		return closed
-	}
 	return err
+}
+
+// running reports whether the workflow is running (and so an update it
+// does not know was lost, not refused).
+func (s *Server) running(ctx context.Context, workflowID string) bool {
+	d, err := s.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+	return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// transient reports whether the update may still be handled: Temporal is
+// busy or slow to answer. An unreachable cluster is not waited for (the
+// update did not reach it; the answer is 503 temporal_unavailable at once).
+func transient(err error) bool {
+	var deadline *serviceerror.DeadlineExceeded
+	var exhausted *serviceerror.ResourceExhausted
+	return errors.As(err, &deadline) || errors.As(err, &exhausted) ||
+		errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "Timeout or cancellation waiting for update")
 }
 
 // ApproveRefund approves a case as the key's holder (the console uses it;

@@ -11,8 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
-	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/policy"
 )
 
 // CoursesReport is the refund-rate monitor's latest run (SPEC 4.9): per
@@ -41,14 +40,14 @@ type Thresholds struct {
 
 // CourseAnalysis is one course's figures and flag.
 type CourseAnalysis struct {
-	CourseID string                     `json:"course_id"`
-	Title    string                     `json:"title"`
-	Orders   int                        `json:"orders"`
-	Refunds  int                        `json:"refunds"`
-	Rate     float64                    `json:"refund_rate"`
-	Reasons  map[string]int             `json:"reasons"`
-	Retained []postgres.RetainedRevenue `json:"retained_revenue"`
-	Flag     *CourseFlag                `json:"flag"`
+	CourseID string                   `json:"course_id"`
+	Title    string                   `json:"title"`
+	Orders   int                      `json:"orders"`
+	Refunds  int                      `json:"refunds"`
+	Rate     float64                  `json:"refund_rate"`
+	Reasons  map[string]int           `json:"reasons"`
+	Retained []policy.RetainedRevenue `json:"retained_revenue"`
+	Flag     *CourseFlag              `json:"flag"`
 }
 
 // CourseFlag is why and when the monitor flagged a course, and the
@@ -87,7 +86,7 @@ func (s *Server) CoursesReport(ctx context.Context) (*CoursesReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	th := activities.DefaultMonitorThresholds
+	th := policy.DefaultMonitorThresholds
 	out := &CoursesReport{
 		Thresholds: Thresholds{RateFactor: th.RateFactor, MinRefunds: th.MinRefunds, ReasonPercent: th.ReasonPercent},
 		Courses:    make([]CourseAnalysis, 0, len(rows)),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/refund"
@@ -50,7 +51,7 @@ func monitoredCourses(t *testing.T, e *env, at time.Time) {
 		}
 	}
 	acts := &activities.Activities{DB: e.db}
-	if _, err := acts.MonitorCourses(ctx, activities.MonitorInput{At: at, Window: 30 * 24 * time.Hour}); err != nil {
+	if _, err := acts.MonitorCourses(ctx, contract.MonitorInput{At: at, Window: 30 * 24 * time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 )
@@ -402,7 +403,7 @@ func (s *Server) reconciliationReport(c *gin.Context) {
 // ReconciliationReport is a reconciliation run with its findings.
 type ReconciliationReport struct {
 	// Run is nil before the first run.
-	Run      *postgres.ReconciliationRun
+	Run      *ledger.ReconciliationRun
 	Findings []postgres.Finding
 	// NextScheduledAt is when the daily schedule runs next, nil when
 	// Temporal cannot say.

@@ -17,6 +17,7 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/refund"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -132,7 +133,7 @@ func (s *Server) routeRefundEvent(ctx context.Context, eventID string, obj strip
 	if refundID == "" {
 		return eventNoCase, "", nil
 	}
-	if att != nil && att.Settled() && payments.Progress(obj.Status) <= payments.Progress(att.Status) {
+	if att != nil && att.Settled() && refund.Progress(obj.Status) <= refund.Progress(att.Status) {
 		return eventStale, refundID, nil
 	}
 	if s.Temporal == nil {

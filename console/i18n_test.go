@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
@@ -97,7 +96,7 @@ func TestEveryCodeOnThePagesHasWords(t *testing.T) {
 	for _, a := range []refundflow.MessageAuthor{refundflow.AuthorAgent, refundflow.AuthorCustomer} {
 		codes = append(codes, "author_"+string(a))
 	}
-	for _, f := range []string{activities.FlagRefundRate, activities.FlagReasonShare} {
+	for _, f := range []string{policy.FlagRefundRate, policy.FlagReasonShare} {
 		codes = append(codes, "flag_"+f)
 	}
 	for _, k := range []string{"adoption_refused", "amount_mismatch", "manual_refund_adopted", "manual_refund_pending",

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/api"
-	"github.com/refundflow/refundflow/postgres"
 )
 
 // outagesShown is how many of the latest outages the page lists.
@@ -56,11 +56,11 @@ func (s *Server) outages(w http.ResponseWriter, r *http.Request, sess *session) 
 	for i, st := range described {
 		rem := st.Remediation
 		row := outageRow{OutageStatus: st, CanStart: api.Remediable(list[i]) == nil &&
-			(rem.Status == "not_started" || rem.Status == postgres.RemediationCanceled)}
+			(rem.Status == "not_started" || rem.Status == refundflow.RemediationCanceled)}
 		if rem.Status != "not_started" {
 			row.Progress = remediationBar(lang, rem)
 		}
-		if rem.Status == postgres.RemediationRunning {
+		if rem.Status == refundflow.RemediationRunning {
 			page.Refresh = 5
 		}
 		page.Outages = append(page.Outages, row)

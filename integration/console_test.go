@@ -23,7 +23,7 @@ import (
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
@@ -624,7 +624,7 @@ func (s *stack) seedMoney() int64 {
 	if _, err := w.DB.FinishReconciliation(ctx, run); err != nil {
 		s.t.Fatal(err)
 	}
-	if _, err := s.app.Activities().MonitorCourses(ctx, activities.MonitorInput{At: now, Window: 30 * 24 * time.Hour}); err != nil {
+	if _, err := s.app.Activities().MonitorCourses(ctx, contract.MonitorInput{At: now, Window: 30 * 24 * time.Hour}); err != nil {
 		s.t.Fatal(err)
 	}
 	return refunded + 1200 // the dashboard refund the reconciliation adopted

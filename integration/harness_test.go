@@ -26,11 +26,11 @@ import (
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/app"
 	"github.com/refundflow/refundflow/config"
-	"github.com/refundflow/refundflow/devstack"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/internal/devstack"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/postgres/pgtest"
-	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
 

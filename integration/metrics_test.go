@@ -16,8 +16,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/pgcluster"
-	"github.com/refundflow/refundflow/stripefake"
+	"github.com/refundflow/refundflow/internal/pgcluster"
+	"github.com/refundflow/refundflow/internal/stripefake"
 )
 
 // The alert rules and the dashboard in deploy/prometheus use only metrics

@@ -21,7 +21,7 @@ import (
 	"github.com/refundflow/refundflow/app"
 	"github.com/refundflow/refundflow/config"
 	"github.com/refundflow/refundflow/internal/casetest"
-	"github.com/refundflow/refundflow/stripefake"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -520,7 +520,7 @@ func TestReconciliationOnDemandCoversTheScheduledDayAndReportsWhere(t *testing.T
 	if empty.Run != nil || empty.Findings == nil || len(empty.Findings) != 0 || empty.NextScheduledAt == nil || !empty.NextScheduledAt.Equal(want) {
 		t.Fatalf("report before any run: %+v, want no run, no findings, next at %s", empty, want)
 	}
-	if next := empty.NextScheduledAt.UTC(); next.Hour() != 1 || next.Minute() != 30 || !next.After(time.Now()) || next.Sub(time.Now()) > 24*time.Hour {
+	if next := empty.NextScheduledAt.UTC(); next.Hour() != 1 || next.Minute() != 30 || !next.After(time.Now()) || time.Until(next) > 24*time.Hour {
 		t.Fatalf("the next daily run is at %s, not the coming 01:30 UTC", next)
 	}
 

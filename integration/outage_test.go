@@ -14,9 +14,9 @@ import (
 	"github.com/refundflow/refundflow/app"
 	"github.com/refundflow/refundflow/config"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/postgres"
-	"github.com/refundflow/refundflow/stripefake"
 )
 
 // rig is the product (API and worker) whose worker can be stopped and

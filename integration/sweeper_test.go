@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,9 +28,8 @@ type refusalDetail struct {
 	Message string `json:"message"`
 }
 
-// id is the id a detail names: its message, after its field the way every
-// field error's message begins.
-func (d refusalDetail) id() string { return strings.TrimPrefix(d.Message, d.Field+": ") }
+// id is the id a detail names: its message, as it is.
+func (d refusalDetail) id() string { return d.Message }
 
 // A refund asked for while the Temporal server is down (SIGKILLed) is
 // answered 503 with the case's id, and the case is not lost: the platform
@@ -43,6 +41,12 @@ func TestARefundAskedWhileTemporalIsDownIsCarriedOutOnceItIsBack(t *testing.T) {
 	s := newStack(t, stackOptions{temporal: tp.addr})
 	s.seed("it-down-retried", course("c-down"), 19900, 2*time.Hour)
 	s.seed("it-down-alone", course("c-down"), 19900, 2*time.Hour)
+	s.seed("it-down-approval", course("c-down"), 19900, 20*24*time.Hour)
+	var review refundCase
+	if code := s.do(platform, "POST", "/v1/refunds", map[string]any{"order_id": "it-down-approval", "reason": "quality_issue"}, &review); code != http.StatusCreated {
+		t.Fatalf("POST /v1/refunds: %d", code)
+	}
+	s.waitFor(review.ID, refundflow.StatusAwaitingApproval)
 	tp.kill()
 
 	ids := map[string]string{}
@@ -60,6 +64,14 @@ func TestARefundAskedWhileTemporalIsDownIsCarriedOutOnceItIsBack(t *testing.T) {
 		}
 	}
 
+	// An approval while Temporal is down is answered 503, not 500, once the
+	// API's update budget has run out: it cannot know whether the update
+	// reached the workflow, so the approver reads the case and sends again.
+	var unanswered apiRefusal
+	if code := s.do(approver, "POST", "/v1/refunds/"+review.ID+"/approve", map[string]any{}, &unanswered); code != http.StatusServiceUnavailable || unanswered.Error.Code != "workflow_unavailable" {
+		t.Fatalf("approve with Temporal down: %d %+v", code, unanswered)
+	}
+
 	tp.start()
 	// The API's and the worker's connections come back on their own
 	// (gRPC's reconnect backoff); the test waits for the API's.
@@ -72,6 +84,11 @@ func TestARefundAskedWhileTemporalIsDownIsCarriedOutOnceItIsBack(t *testing.T) {
 	}
 	// The worker's polls come back with gRPC's reconnect backoff (up to 10 s).
 	s.waitForWithin(ids["it-down-retried"], refundflow.StatusRefunded, 2*time.Minute)
+
+	if code := s.do(approver, "POST", "/v1/refunds/"+review.ID+"/approve", map[string]any{}, nil); code != http.StatusOK {
+		t.Fatalf("approve again once Temporal is back: %d", code)
+	}
+	s.waitForWithin(review.ID, refundflow.StatusRefunded, 2*time.Minute)
 
 	s.ageCase(ids["it-down-alone"], 2*workflows.SweepGrace)
 	swept := s.sweepUntil(ids["it-down-alone"], refundflow.StatusRefunded)

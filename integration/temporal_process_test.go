@@ -3,17 +3,18 @@ package integration
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/refundflow/refundflow/devstack"
+	"github.com/refundflow/refundflow/internal/devstack"
+	"github.com/refundflow/refundflow/internal/pgcluster"
 	"github.com/refundflow/refundflow/internal/proc"
 )
 
@@ -50,12 +51,11 @@ type temporalProcess struct {
 
 func startTemporalProcess(t *testing.T) *temporalProcess {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := pgcluster.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -138,25 +138,6 @@ func (r Refund) Terminal() bool {
 	return false
 }
 
-// Progress orders a refund's statuses the way Stripe moves them
-// (requires_action, pending, succeeded, then failed or canceled; a
-// succeeded refund can still fail, a failed one never succeeds). Webhooks
-// come late and out of order: one whose status is not further along than
-// what is known already is old news.
-func Progress(status string) int {
-	switch status {
-	case "requires_action":
-		return 1
-	case "pending":
-		return 2
-	case "succeeded":
-		return 3
-	case "failed", "canceled":
-		return 4
-	}
-	return 0
-}
-
 // CreateRequest is one attempt at refunding a case.
 type CreateRequest struct {
 	PaymentIntent  string

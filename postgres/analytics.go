@@ -7,40 +7,22 @@ import (
 	"time"
 
 	"github.com/refundflow/refundflow/money"
+	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 )
 
-// CourseFigures are one course's refund figures over a window: of the
-// orders placed in it, how many were refunded and why, and what learners
-// kept by taking an offer instead. Refunds that an outage remediation made
-// are left out: the platform failed, not the course.
-type CourseFigures struct {
-	CourseID string `json:"course_id"`
-	Orders   int    `json:"orders"`
-	Refunds  int    `json:"refunds"`
-	// Reasons counts the refunds by the reason the learner gave.
-	Reasons  map[string]int    `json:"reasons"`
-	Retained []RetainedRevenue `json:"retained_revenue"`
-}
-
-// RetainedRevenue is revenue kept in one currency, in minor units.
-type RetainedRevenue struct {
-	Currency money.Currency `json:"currency"`
-	Amount   int64          `json:"amount"`
-}
-
 // CourseFiguresBetween computes the figures of every course (recorded or
 // live) with orders placed in [start, end).
-func (db *DB) CourseFiguresBetween(ctx context.Context, start, end time.Time) ([]CourseFigures, error) {
+func (db *DB) CourseFiguresBetween(ctx context.Context, start, end time.Time) ([]policy.CourseFigures, error) {
 	orders, err := db.q.CohortOrders(ctx, sqlgen.CohortOrdersParams{WindowStart: start, WindowEnd: end})
 	if err != nil {
 		return nil, fmt.Errorf("course orders: %w", err)
 	}
-	out := make([]CourseFigures, 0, len(orders))
+	out := make([]policy.CourseFigures, 0, len(orders))
 	index := make(map[string]int, len(orders))
 	for _, o := range orders {
 		index[o.ProductID] = len(out)
-		out = append(out, CourseFigures{CourseID: o.ProductID, Orders: int(o.Orders), Reasons: map[string]int{}, Retained: []RetainedRevenue{}})
+		out = append(out, policy.CourseFigures{CourseID: o.ProductID, Orders: int(o.Orders), Reasons: map[string]int{}, Retained: []policy.RetainedRevenue{}})
 	}
 	reasons, err := db.q.CohortRefundReasons(ctx, sqlgen.CohortRefundReasonsParams{WindowStart: start, WindowEnd: end})
 	if err != nil {
@@ -57,7 +39,7 @@ func (db *DB) CourseFiguresBetween(ctx context.Context, start, end time.Time) ([
 	}
 	for _, r := range retained {
 		f := &out[index[r.ProductID]]
-		f.Retained = append(f.Retained, RetainedRevenue{Currency: money.Currency(r.Currency), Amount: r.Amount})
+		f.Retained = append(f.Retained, policy.RetainedRevenue{Currency: money.Currency(r.Currency), Amount: r.Amount})
 	}
 	return out, nil
 }
@@ -65,7 +47,7 @@ func (db *DB) CourseFiguresBetween(ctx context.Context, start, end time.Time) ([
 // CourseAnalytics is one row of the courses report: a course's figures
 // over the monitor's latest window, and its flag in that window if any.
 type CourseAnalytics struct {
-	CourseFigures
+	policy.CourseFigures
 	Title       string
 	WindowStart time.Time
 	WindowEnd   time.Time
@@ -74,7 +56,7 @@ type CourseAnalytics struct {
 	// courses with orders in the window.
 	MedianRate float64
 	ComputedAt time.Time
-	Flag       *CourseFlag
+	Flag       *policy.CourseFlag
 }
 
 // SaveCourseAnalytics replaces the report with a new run's rows.
@@ -113,7 +95,7 @@ func (db *DB) ListCourseAnalytics(ctx context.Context) ([]CourseAnalytics, error
 	out := make([]CourseAnalytics, 0, len(rows))
 	for _, r := range rows {
 		a := CourseAnalytics{
-			CourseFigures: CourseFigures{CourseID: r.CourseID, Orders: int(r.Orders), Refunds: int(r.Refunds)},
+			CourseFigures: policy.CourseFigures{CourseID: r.CourseID, Orders: int(r.Orders), Refunds: int(r.Refunds)},
 			Title:         r.Title, WindowStart: r.WindowStart.UTC(), WindowEnd: r.WindowEnd.UTC(),
 			Rate: r.RefundRate, MedianRate: r.MedianRate, ComputedAt: r.ComputedAt.UTC(),
 		}
@@ -124,7 +106,7 @@ func (db *DB) ListCourseAnalytics(ctx context.Context) ([]CourseAnalytics, error
 			return nil, fmt.Errorf("course %s retained revenue: %w", r.CourseID, err)
 		}
 		if r.FlagID != nil {
-			a.Flag = &CourseFlag{ID: *r.FlagID, CourseID: r.CourseID, Kinds: r.FlagKinds, FlaggedAt: r.FlaggedAt.UTC()}
+			a.Flag = &policy.CourseFlag{ID: *r.FlagID, CourseID: r.CourseID, Kinds: r.FlagKinds, FlaggedAt: r.FlaggedAt.UTC()}
 			if r.FlagTicketID != nil {
 				a.Flag.TicketID = *r.FlagTicketID
 			}
@@ -134,30 +116,10 @@ func (db *DB) ListCourseAnalytics(ctx context.Context) ([]CourseAnalytics, error
 	return out, nil
 }
 
-// CourseFlag is a course the monitor flagged for the content team, with
-// the figures that made it stand out.
-type CourseFlag struct {
-	ID          string          `json:"id"`
-	CourseID    string          `json:"course_id"`
-	Kinds       []string        `json:"kinds"`
-	WindowStart time.Time       `json:"window_start"`
-	WindowEnd   time.Time       `json:"window_end"`
-	Figures     json.RawMessage `json:"figures"`
-	FlaggedAt   time.Time       `json:"flagged_at"`
-	// TicketID is the course-review ticket, once one is open.
-	TicketID string `json:"ticket_id,omitempty"`
-}
-
-// CourseFlagID names the flag of a course for the window ending at end, so
-// that a retried run finds the flag it raised.
-func CourseFlagID(courseID string, end time.Time) string {
-	return fmt.Sprintf("flag_%s_%d", courseID, end.Unix())
-}
-
 // FlagCourse records f unless the course has a flag whose window overlaps
 // f's: a course is flagged at most once per window. It returns the flag
 // and true when f is raised (now, or by an earlier try of the same run).
-func (db *DB) FlagCourse(ctx context.Context, f CourseFlag) (*CourseFlag, bool, error) {
+func (db *DB) FlagCourse(ctx context.Context, f policy.CourseFlag) (*policy.CourseFlag, bool, error) {
 	row, err := db.q.InsertCourseFlag(ctx, sqlgen.InsertCourseFlagParams{
 		ID: f.ID, CourseID: f.CourseID, Kinds: f.Kinds, WindowStart: f.WindowStart, WindowEnd: f.WindowEnd,
 		Figures: f.Figures, FlaggedAt: f.FlaggedAt,
@@ -174,8 +136,8 @@ func (db *DB) FlagCourse(ctx context.Context, f CourseFlag) (*CourseFlag, bool, 
 	return flagFromRow(row), true, nil
 }
 
-func flagFromRow(r sqlgen.CourseFlag) *CourseFlag {
-	f := &CourseFlag{
+func flagFromRow(r sqlgen.CourseFlag) *policy.CourseFlag {
+	f := &policy.CourseFlag{
 		ID: r.ID, CourseID: r.CourseID, Kinds: r.Kinds, WindowStart: r.WindowStart.UTC(), WindowEnd: r.WindowEnd.UTC(),
 		Figures: r.Figures, FlaggedAt: r.FlaggedAt.UTC(),
 	}

@@ -262,22 +262,6 @@ type StripeRefund struct {
 	ChargeFee              int64
 }
 
-// ReconciliationRun is one comparison of Stripe's refunds with the ledger.
-type ReconciliationRun struct {
-	ID            string     `json:"id"`
-	Trigger       string     `json:"trigger"`
-	WindowFrom    time.Time  `json:"window_from"`
-	WindowTo      time.Time  `json:"window_to"`
-	Status        string     `json:"status"`
-	StripeRefunds int        `json:"stripe_refunds"`
-	Matched       int        `json:"matched"`
-	Pending       int        `json:"pending"`
-	Findings      int        `json:"findings"`
-	Adopted       int        `json:"adopted"`
-	StartedAt     time.Time  `json:"started_at"`
-	FinishedAt    *time.Time `json:"finished_at"`
-}
-
 // Finding is something a reconciliation run wants a person to see.
 type Finding struct {
 	ProviderRefundID string `json:"provider_refund_id"`
@@ -297,7 +281,7 @@ type Finding struct {
 
 // StartReconciliation records a run (idempotent: a run started again is
 // the same run).
-func (db *DB) StartReconciliation(ctx context.Context, id, trigger string, from, to time.Time) (*ReconciliationRun, error) {
+func (db *DB) StartReconciliation(ctx context.Context, id, trigger string, from, to time.Time) (*ledger.ReconciliationRun, error) {
 	row, err := db.q.InsertReconciliationRun(ctx, sqlgen.InsertReconciliationRunParams{ID: id, Trigger: trigger, WindowFrom: from, WindowTo: to})
 	if err != nil {
 		return nil, fmt.Errorf("start reconciliation %s: %w", id, err)
@@ -306,7 +290,7 @@ func (db *DB) StartReconciliation(ctx context.Context, id, trigger string, from,
 }
 
 // FinishReconciliation counts what the run found and closes it.
-func (db *DB) FinishReconciliation(ctx context.Context, id string) (*ReconciliationRun, error) {
+func (db *DB) FinishReconciliation(ctx context.Context, id string) (*ledger.ReconciliationRun, error) {
 	row, err := db.q.FinishReconciliationRun(ctx, id)
 	if err != nil {
 		return nil, notFound(err, "reconciliation run %q not found", id)
@@ -316,7 +300,7 @@ func (db *DB) FinishReconciliation(ctx context.Context, id string) (*Reconciliat
 
 // ReconciliationRun returns a run with its findings; id "" means the
 // latest run.
-func (db *DB) ReconciliationRun(ctx context.Context, id string) (*ReconciliationRun, []Finding, error) {
+func (db *DB) ReconciliationRun(ctx context.Context, id string) (*ledger.ReconciliationRun, []Finding, error) {
 	var row sqlgen.ReconciliationRun
 	var err error
 	if id == "" {
@@ -342,8 +326,8 @@ func (db *DB) ReconciliationRun(ctx context.Context, id string) (*Reconciliation
 	return reconciliationRunFromRow(row), findings, nil
 }
 
-func reconciliationRunFromRow(r sqlgen.ReconciliationRun) *ReconciliationRun {
-	return &ReconciliationRun{
+func reconciliationRunFromRow(r sqlgen.ReconciliationRun) *ledger.ReconciliationRun {
+	return &ledger.ReconciliationRun{
 		ID: r.ID, Trigger: r.Trigger, WindowFrom: r.WindowFrom, WindowTo: r.WindowTo, Status: r.Status,
 		StripeRefunds: int(r.StripeRefunds), Matched: int(r.Matched), Pending: int(r.Pending), Findings: int(r.Findings),
 		Adopted: int(r.Adopted), StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,

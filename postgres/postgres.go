@@ -122,15 +122,6 @@ func notFound(err error, format string, args ...any) error {
 	return err
 }
 
-// pgCode returns the SQLSTATE of a PostgreSQL error, or "".
-func pgCode(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code
-	}
-	return ""
-}
-
 // constraintName returns the constraint a PostgreSQL error names, or "".
 func constraintName(err error) string {
 	var pgErr *pgconn.PgError

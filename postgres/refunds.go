@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/refundflow/refundflow"
@@ -102,7 +105,7 @@ func (db *DB) InsertRefund(ctx context.Context, n NewRefund) (*RefundCase, error
 			}
 			return nil, &refundflow.Error{Kind: refundflow.ECONFLICT, Code: "refund_in_progress", Field: "order_id",
 				Message: fmt.Sprintf("order %s already has an open refund case %s", n.Order.ID, open.ID),
-				Details: []*refundflow.Error{{Kind: refundflow.ECONFLICT, Code: "open_refund_id", Field: "refund_id", Message: open.ID}}}
+				Details: []*refundflow.Error{{Kind: refundflow.ECONFLICT, Code: "open_refund_id", Message: open.ID}}}
 		case "refunds_submitted_by_idempotency_key_key":
 			return nil, refundflow.Errorf(refundflow.ECONFLICT, "idempotency_key_used", "Idempotency-Key %q was already used", n.IdempotencyKey)
 		}
@@ -273,6 +276,17 @@ func recordStep(ctx context.Context, q *sqlgen.Queries, s refund.Step) error {
 			return err
 		}
 	}
+	replaced, err := rewindRefund(ctx, q, s, actor)
+	if err != nil {
+		return err
+	}
+	if len(replaced) > 0 {
+		d := nonNilMap(s.Detail)
+		d["replaces"] = replaced
+		if detail, err = json.Marshal(d); err != nil {
+			return err
+		}
+	}
 	snap := s.Snapshot
 	if _, err := q.RecordRefundStep(ctx, sqlgen.RecordRefundStepParams{
 		ID: s.RefundID, Status: string(snap.Status), Decision: decision, Amount: snap.Amount,
@@ -283,7 +297,7 @@ func recordStep(ctx context.Context, q *sqlgen.Queries, s refund.Step) error {
 	}); err != nil {
 		return fmt.Errorf("record step %d of refund %s: %w", s.Seq, s.RefundID, err)
 	}
-	if err := q.InsertTimelineEntry(ctx, sqlgen.InsertTimelineEntryParams{
+	if _, err := q.InsertTimelineEntry(ctx, sqlgen.InsertTimelineEntryParams{
 		RefundID: s.RefundID, Seq: int32(s.Seq), At: s.At, Actor: actor, Event: s.Event,
 		Status: string(snap.Status), Detail: detail,
 	}); err != nil {
@@ -313,6 +327,58 @@ func recordStep(ctx context.Context, q *sqlgen.Queries, s refund.Step) error {
 		}
 	}
 	return nil
+}
+
+// rewindRefund makes the read model follow the workflow where the two
+// disagree. A step holds its sequence number for good, and writing it
+// again (a retried local activity) changes nothing; but a step written by
+// an update whose workflow task the Temporal server lost (it died before
+// storing it) was never taken: the workflow takes another step with that
+// number. When the step at s.Seq is not the one recorded there, the
+// recorded steps from s.Seq on are forgotten — timeline entries,
+// approvals, offer answers, the snapshot's position — and the events they
+// were are returned, for the new entry to say what it replaces (their
+// messages went out; the audit trail shows both).
+func rewindRefund(ctx context.Context, q *sqlgen.Queries, s refund.Step, actor []byte) ([]string, error) {
+	held, err := q.GetTimelineEntry(ctx, sqlgen.GetTimelineEntryParams{RefundID: s.RefundID, Seq: int32(s.Seq)})
+	if isNoRows(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if held.Event == s.Event && held.Status == string(s.Snapshot.Status) && sameJSON(held.Actor, actor) {
+		return nil, nil
+	}
+	gone, err := q.DeleteTimelineFrom(ctx, sqlgen.DeleteTimelineFromParams{RefundID: s.RefundID, Seq: int32(s.Seq)})
+	if err != nil {
+		return nil, err
+	}
+	if err := q.DeleteApprovalsFrom(ctx, sqlgen.DeleteApprovalsFromParams{RefundID: s.RefundID, Seq: int32(s.Seq)}); err != nil {
+		return nil, err
+	}
+	since := held.At
+	if err := q.ReopenOffersAnsweredSince(ctx, sqlgen.ReopenOffersAnsweredSinceParams{RefundID: s.RefundID, Since: &since}); err != nil {
+		return nil, err
+	}
+	if err := q.RewindRefundTo(ctx, sqlgen.RewindRefundToParams{ID: s.RefundID, LastSeq: int32(s.Seq - 1)}); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(gone, func(a, b sqlgen.DeleteTimelineFromRow) int { return cmp.Compare(a.Seq, b.Seq) })
+	events := make([]string, 0, len(gone))
+	for _, g := range gone {
+		events = append(events, g.Event)
+	}
+	return events, nil
+}
+
+// sameJSON reports whether two JSON documents say the same.
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // fromRows converts the rows of a query with conv, stopping at the first

@@ -11,19 +11,6 @@ import (
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 )
 
-// Remediation modes (SPEC 4.9): refund at once, or offer an extension first.
-const (
-	RemediateRefund = "refund"
-	RemediateOffer  = "offer"
-)
-
-// Remediation statuses.
-const (
-	RemediationRunning   = "running"
-	RemediationCompleted = "completed"
-	RemediationCanceled  = "canceled"
-)
-
 // RemediationRun is the remediation of one outage.
 type RemediationRun struct {
 	OutageID string
@@ -194,7 +181,7 @@ func (db *DB) OpenOutageCases(ctx context.Context, outageID, after string, limit
 		if err != nil {
 			return notFound(err, "outage %q has no remediation", outageID)
 		}
-		if run.Status != RemediationRunning {
+		if run.Status != refundflow.RemediationRunning {
 			page.Canceled = true
 			return nil
 		}

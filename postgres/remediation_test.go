@@ -49,11 +49,11 @@ func caseIDs(p postgres.OutagePage) []string {
 func TestOpeningAPageAgainFindsTheSameCasesAndOpensNoNewOnes(t *testing.T) {
 	db, out := remediationDB(t)
 	ctx := context.Background()
-	run, created, err := db.StartRemediation(ctx, out, postgres.RemediateRefund, "key_admin")
+	run, created, err := db.StartRemediation(ctx, out, refundflow.RemediateRefund, "key_admin")
 	if err != nil || !created || run.Total != 5 {
 		t.Fatalf("start: %+v %v %v, want 5 affected orders (not the one bought after the outage)", run, created, err)
 	}
-	if again, created, err := db.StartRemediation(ctx, out, postgres.RemediateOffer, "key_other"); err != nil || created || again.Mode != postgres.RemediateRefund {
+	if again, created, err := db.StartRemediation(ctx, out, refundflow.RemediateOffer, "key_other"); err != nil || created || again.Mode != refundflow.RemediateRefund {
 		t.Fatalf("second start: %+v %v %v, want the first run back", again, created, err)
 	}
 
@@ -97,7 +97,7 @@ func TestOrderWithAnOpenCaseOfItsOwnIsAdopted(t *testing.T) {
 	if _, err := db.InsertRefund(ctx, postgres.NewRefund{ID: "rf-own", Order: o2, Reason: "quality_issue", SubmittedBy: "key_platform", RequestHash: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.StartRemediation(ctx, out, postgres.RemediateRefund, "key_admin"); err != nil {
+	if _, _, err := db.StartRemediation(ctx, out, refundflow.RemediateRefund, "key_admin"); err != nil {
 		t.Fatal(err)
 	}
 	page, err := db.OpenOutageCases(ctx, out.ID, "", 10)
@@ -116,7 +116,7 @@ func TestOrderWithAnOpenCaseOfItsOwnIsAdopted(t *testing.T) {
 func TestCanceledRemediationOpensNothingUntilResumed(t *testing.T) {
 	db, out := remediationDB(t)
 	ctx := context.Background()
-	if _, _, err := db.StartRemediation(ctx, out, postgres.RemediateRefund, "key_admin"); err != nil {
+	if _, _, err := db.StartRemediation(ctx, out, refundflow.RemediateRefund, "key_admin"); err != nil {
 		t.Fatal(err)
 	}
 	if _, canceled, err := db.CancelRemediation(ctx, out.ID); err != nil || !canceled {
@@ -133,7 +133,7 @@ func TestCanceledRemediationOpensNothingUntilResumed(t *testing.T) {
 		t.Fatalf("complete: %v %v, a canceled run stays canceled", done, err)
 	}
 	run, err := db.ResumeRemediation(ctx, out.ID)
-	if err != nil || run.Status != postgres.RemediationRunning {
+	if err != nil || run.Status != refundflow.RemediationRunning {
 		t.Fatalf("resume: %+v %v", run, err)
 	}
 	if page, err := db.OpenOutageCases(ctx, out.ID, "", 10); err != nil || len(page.Cases) != 5 {
@@ -152,7 +152,7 @@ func TestRemediationsAndProgressOfSeveralOutagesAtOnce(t *testing.T) {
 	if err := db.CreateOutage(ctx, quiet); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.StartRemediation(ctx, out, postgres.RemediateRefund, "key_admin"); err != nil {
+	if _, _, err := db.StartRemediation(ctx, out, refundflow.RemediateRefund, "key_admin"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.OpenOutageCases(ctx, out.ID, "", 2); err != nil {
@@ -161,7 +161,7 @@ func TestRemediationsAndProgressOfSeveralOutagesAtOnce(t *testing.T) {
 
 	ids := []string{out.ID, quiet.ID, "out-unknown"}
 	runs, err := db.RemediationsOf(ctx, ids)
-	if err != nil || len(runs) != 1 || runs[out.ID] == nil || runs[out.ID].Total != 5 || runs[out.ID].Mode != postgres.RemediateRefund {
+	if err != nil || len(runs) != 1 || runs[out.ID] == nil || runs[out.ID].Total != 5 || runs[out.ID].Mode != refundflow.RemediateRefund {
 		t.Fatalf("runs %+v: %v", runs, err)
 	}
 	progress, err := db.RemediationProgressOf(ctx, ids)

@@ -375,6 +375,31 @@ func ticketFromRow(r sqlgen.Ticket) (*Ticket, error) {
 // transaction. It is idempotent (a step is keyed by its sequence number,
 // its messages by their ids) and order-proof (an older step never
 // overwrites the snapshot of a newer one).
+// rewindTicket makes a ticket's read model follow its workflow where a
+// step recorded with s.Seq is not s — one whose update the Temporal server
+// lost before it stored it (see rewindRefund): the steps from s.Seq on are
+// forgotten, with their messages and SLA events.
+func rewindTicket(ctx context.Context, q *sqlgen.Queries, s ticket.Step, actor []byte) error {
+	held, err := q.GetTicketTimelineEntry(ctx, sqlgen.GetTicketTimelineEntryParams{TicketID: s.TicketID, Seq: int32(s.Seq)})
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil || held.Event == s.Event && held.Status == string(s.Snapshot.Status) && sameJSON(held.Actor, actor) {
+		return err
+	}
+	from := int32(s.Seq)
+	if err := q.DeleteTicketTimelineFrom(ctx, sqlgen.DeleteTicketTimelineFromParams{TicketID: s.TicketID, Seq: from}); err != nil {
+		return err
+	}
+	if err := q.DeleteTicketMessagesFrom(ctx, sqlgen.DeleteTicketMessagesFromParams{TicketID: s.TicketID, Seq: from}); err != nil {
+		return err
+	}
+	if err := q.DeleteSLAEventsFrom(ctx, sqlgen.DeleteSLAEventsFromParams{TicketID: s.TicketID, Seq: from}); err != nil {
+		return err
+	}
+	return q.RewindTicketTo(ctx, sqlgen.RewindTicketToParams{ID: s.TicketID, LastSeq: from - 1})
+}
+
 func (db *DB) RecordTicketStep(ctx context.Context, s ticket.Step, out notify.Outbox) error {
 	detail, err := json.Marshal(nonNilMap(s.Detail))
 	if err != nil {
@@ -404,6 +429,9 @@ func (db *DB) RecordTicketStep(ctx context.Context, s ticket.Step, out notify.Ou
 		p.ResolverID = &a.ID
 	}
 	return db.InTx(ctx, func(q *sqlgen.Queries) error {
+		if err := rewindTicket(ctx, q, s, actor); err != nil {
+			return err
+		}
 		if _, err := q.RecordTicketStep(ctx, p); err != nil {
 			return fmt.Errorf("record step %d of ticket %s: %w", s.Seq, s.TicketID, err)
 		}

@@ -87,3 +87,35 @@ func TestOnlyATicketNoStepWasRecordedForCanBeUndone(t *testing.T) {
 		t.Fatalf("a ticket with steps was deleted: %v", err)
 	}
 }
+
+// A ticket's read model follows its workflow where a step recorded under
+// a number was never taken (its update lost with the Temporal server that
+// held it): the steps from that number on are forgotten, with their
+// messages, and the workflow's step takes their place.
+func TestTicketReadModelFollowsTheWorkflowWhereAStepWasNeverTaken(t *testing.T) {
+	db := pgtest.Open(t)
+	ctx := context.Background()
+	tk := openTestTicket(t, db, "tk-lost")
+	step := func(seq int, event string, status refundflow.TicketStatus, body string) {
+		t.Helper()
+		if err := db.RecordTicketStep(ctx, ticket.Step{
+			TicketID: tk.ID, Seq: seq, At: tk.OpenedAt.Add(time.Duration(seq) * time.Minute), Event: event,
+			Snapshot: ticket.Snapshot{Status: status, EscalationLevel: 1, SLA: tk.SLA, SLAState: "ok"},
+			Message:  &ticket.Message{Author: refundflow.AuthorAgent, Body: body},
+		}, notify.Outbox{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(1, "agent_message", refundflow.TicketOpen, "lost with the server")
+	step(2, "resolved", refundflow.TicketResolved, "also lost")
+	step(1, "customer_message", refundflow.TicketOpen, "what the workflow took")
+
+	got, err := db.GetTicket(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := got.Messages[len(got.Messages)-1]
+	if got.Status != refundflow.TicketOpen || len(got.Timeline) != 2 || len(got.Messages) != 2 || last.Body != "what the workflow took" {
+		t.Fatalf("status %s, timeline %+v, messages %+v", got.Status, got.Timeline, got.Messages)
+	}
+}

@@ -145,3 +145,22 @@ var failureMessages = map[string]string{
 	"stripe_canceled":           "The refund was canceled at Stripe.",
 	"charge_expired_for_refund": "The charge is too old for Stripe to refund.",
 }
+
+// Progress orders a refund's statuses the way Stripe moves them
+// (requires_action, pending, succeeded, then failed or canceled; a
+// succeeded refund can still fail, a failed one never succeeds). Webhooks
+// come late and out of order: one whose status is not further along than
+// what is known already is old news.
+func Progress(status string) int {
+	switch status {
+	case "requires_action":
+		return 1
+	case "pending":
+		return 2
+	case "succeeded":
+		return 3
+	case "failed", "canceled":
+		return 4
+	}
+	return 0
+}

@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 )
 
 // RefundFailedInput names a refund that Stripe reported failed.
@@ -26,7 +26,6 @@ type RefundFailedInput struct {
 // refund that failed before it was booked is the case workflow's to
 // handle).
 func RefundFailedAfterSuccess(ctx workflow.Context, in RefundFailedInput) (bool, error) {
-	var acts *activities.Activities
 	reverseCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:              RefundsTaskQueue,
 		StartToCloseTimeout:    30 * time.Second,
@@ -34,11 +33,11 @@ func RefundFailedAfterSuccess(ctx workflow.Context, in RefundFailedInput) (bool,
 		RetryPolicy: &temporal.RetryPolicy{
 			// Retried while the case has not booked the refund yet.
 			InitialInterval: 10 * time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
+			NonRetryableErrorTypes: []string{contract.ErrBusinessRefusal},
 		},
 	})
-	var rev activities.ReverseResult
-	err := workflow.ExecuteActivity(reverseCtx, acts.ReverseRefundBooking, activities.ReverseInput{
+	var rev contract.ReverseResult
+	err := workflow.ExecuteActivity(reverseCtx, contract.ReverseRefundBooking, contract.ReverseInput{
 		RefundID: in.RefundID, ProviderRefundID: in.ProviderRefundID, FailureReason: in.FailureReason, At: workflow.Now(ctx),
 	}).Get(ctx, &rev)
 	return rev.Reversed, err

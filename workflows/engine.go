@@ -14,11 +14,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 )
 
 // Engine starts refund cases and tickets by their business ids, and says
-// what became of a case's workflow (activities.Engine): the API, the
+// what became of a case's workflow (contract.Engine): the API, the
 // sweeper and the activities that open cases or tickets all start them
 // this way. Starting one that runs, or ran, already is not an error: the
 // id is the case's or the ticket's.
@@ -27,7 +27,7 @@ type Engine struct {
 }
 
 // StartRefund starts a case's workflow.
-func (s Engine) StartRefund(ctx context.Context, c activities.RefundStart) error {
+func (s Engine) StartRefund(ctx context.Context, c contract.RefundStart) error {
 	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       RefundWorkflowID(c.RefundID),
 		TaskQueue:                RefundsTaskQueue,
@@ -43,7 +43,7 @@ func (s Engine) StartRefund(ctx context.Context, c activities.RefundStart) error
 }
 
 // StartTicket starts a ticket's workflow.
-func (s Engine) StartTicket(ctx context.Context, t activities.TicketStart) error {
+func (s Engine) StartTicket(ctx context.Context, t contract.TicketStart) error {
 	attrs := []temporal.SearchAttributeUpdate{
 		TicketTierKey.ValueSet(t.Tier), EscalationLevelKey.ValueSet(int64(max(t.Level, 1))),
 	}
@@ -64,30 +64,30 @@ func (s Engine) StartTicket(ctx context.Context, t activities.TicketStart) error
 }
 
 // RefundRun says how a case's workflow stands.
-func (s Engine) RefundRun(ctx context.Context, refundID string) (activities.Run, error) {
+func (s Engine) RefundRun(ctx context.Context, refundID string) (contract.Run, error) {
 	d, err := s.Client.DescribeWorkflowExecution(ctx, RefundWorkflowID(refundID), "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return activities.Run{Missing: true}, nil
+		return contract.Run{Missing: true}, nil
 	}
 	if err != nil {
-		return activities.Run{}, err
+		return contract.Run{}, err
 	}
 	status := d.GetWorkflowExecutionInfo().GetStatus()
 	if status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return activities.Run{Running: true}, nil
+		return contract.Run{Running: true}, nil
 	}
-	return activities.Run{Status: runStatus(status)}, nil
+	return contract.Run{Status: runStatus(status)}, nil
 }
 
 // EndedAbnormally lists the cases whose workflows ended other than by
 // completing since then, while their search attributes said the case was
 // open: a workflow terminated (from the Temporal UI, say) or failed.
-func (s Engine) EndedAbnormally(ctx context.Context, since time.Time) ([]activities.EndedRun, error) {
+func (s Engine) EndedAbnormally(ctx context.Context, since time.Time) ([]contract.EndedRun, error) {
 	query := fmt.Sprintf("WorkflowType = 'Refund' AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut', 'Canceled') "+
 		"AND CloseTime >= '%s' AND RefundStatus IN ('%s', '%s', '%s', '%s')", since.UTC().Format(time.RFC3339Nano),
 		refundflow.StatusEvaluating, refundflow.StatusOffered, refundflow.StatusAwaitingApproval, refundflow.StatusRefunding)
-	var out []activities.EndedRun
+	var out []contract.EndedRun
 	var token []byte
 	for {
 		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
@@ -97,7 +97,7 @@ func (s Engine) EndedAbnormally(ctx context.Context, since time.Time) ([]activit
 		for _, e := range resp.GetExecutions() {
 			id, ok := strings.CutPrefix(e.GetExecution().GetWorkflowId(), RefundWorkflowID(""))
 			if ok {
-				out = append(out, activities.EndedRun{RefundID: id, Status: runStatus(e.GetStatus())})
+				out = append(out, contract.EndedRun{RefundID: id, Status: runStatus(e.GetStatus())})
 			}
 		}
 		if token = resp.GetNextPageToken(); len(token) == 0 {
@@ -121,4 +121,4 @@ func started(err error) error {
 	return err
 }
 
-var _ activities.Engine = Engine{}
+var _ contract.Engine = Engine{}

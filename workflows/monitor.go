@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 )
 
 // MonitorWindow is the trailing window the refund-rate monitor measures,
@@ -27,9 +27,8 @@ type RefundRateMonitorResult struct {
 // platform's norm or dominated by one reason, once per course per window,
 // each with a ticket for the content team to review with the figures.
 func RefundRateMonitor(ctx workflow.Context) (RefundRateMonitorResult, error) {
-	var acts *activities.Activities // method values only: activity names
-	var run activities.MonitorResult
-	err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), acts.MonitorCourses, activities.MonitorInput{
+	var run contract.MonitorResult
+	err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), contract.MonitorCourses, contract.MonitorInput{
 		At: workflow.Now(ctx), Window: MonitorWindow,
 	}).Get(ctx, &run)
 	if err != nil {
@@ -42,7 +41,7 @@ func RefundRateMonitor(ctx workflow.Context) (RefundRateMonitorResult, error) {
 	for _, f := range run.Flags {
 		// The ticket outlives the monitor's run; one that cannot be opened
 		// does not hold up the others.
-		err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), acts.OpenCourseReview, activities.CourseReviewInput{
+		err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), contract.OpenCourseReview, contract.CourseReviewInput{
 			Flag: f, Median: run.Median, At: workflow.Now(ctx),
 		}).Get(ctx, nil)
 		if err != nil {

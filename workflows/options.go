@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 )
 
 // How the workflows run their activities. A step's cost is a design
@@ -29,7 +29,7 @@ func LocalActivityOptions() workflow.LocalActivityOptions {
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 200 * time.Millisecond, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
+			NonRetryableErrorTypes: []string{contract.ErrBusinessRefusal},
 		},
 	}
 }
@@ -48,7 +48,7 @@ func DBActivityOptions(timeout time.Duration) workflow.ActivityOptions {
 		StartToCloseTimeout: timeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrBusinessRefusal},
+			NonRetryableErrorTypes: []string{contract.ErrBusinessRefusal},
 		},
 	}
 }
@@ -74,7 +74,7 @@ func StripeActivityOptions() workflow.ActivityOptions {
 		HeartbeatTimeout:    stripeHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrPaymentPermanent, activities.ErrBusinessRefusal},
+			NonRetryableErrorTypes: []string{contract.ErrPaymentPermanent, contract.ErrBusinessRefusal},
 		},
 	}
 }

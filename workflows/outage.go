@@ -5,15 +5,15 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/activities"
-	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/activities/contract"
 )
 
 // RemediationInput starts the remediation of an outage, or carries it on
 // into the next run after continue-as-new.
 type RemediationInput struct {
 	OutageID string
-	// Mode is postgres.RemediateRefund or postgres.RemediateOffer.
+	// Mode is refundflow.RemediateRefund or refundflow.RemediateOffer.
 	Mode string
 	// SubmittedBy is the admin key that started it: the requester of its
 	// cases, who therefore cannot approve them.
@@ -80,7 +80,6 @@ func OutageRemediation(ctx workflow.Context, in RemediationInput) (RemediationRe
 
 type remediation struct {
 	in       RemediationInput
-	acts     *activities.Activities // method values only: activity names
 	cancels  workflow.ReceiveChannel
 	canceled bool
 }
@@ -88,7 +87,7 @@ type remediation struct {
 func (m *remediation) run(ctx workflow.Context) (RemediationResult, error) {
 	for page := 0; !m.in.AllOpened; page++ {
 		if m.noticeCancel() {
-			return m.result(postgres.RemediationCanceled), nil
+			return m.result(refundflow.RemediationCanceled), nil
 		}
 		// Every run opens at least one page, so that runs make progress.
 		if page == m.in.PagesPerRun || (page > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested()) {
@@ -100,16 +99,16 @@ func (m *remediation) run(ctx workflow.Context) (RemediationResult, error) {
 		if m.canceled {
 			continue
 		}
-		var p activities.OutagePageResult
-		err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), m.acts.OpenOutageCases, activities.OpenOutageCasesInput{
+		var p contract.OutagePageResult
+		err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), contract.OpenOutageCases, contract.OpenOutageCasesInput{
 			OutageID: m.in.OutageID, After: m.in.After, Limit: m.in.PageSize, SubmittedBy: m.in.SubmittedBy,
-			OfferWindow: m.in.OfferWindow, ApprovalSLA: m.in.ApprovalSLA, ExtensionOffer: m.in.Mode == postgres.RemediateOffer,
+			OfferWindow: m.in.OfferWindow, ApprovalSLA: m.in.ApprovalSLA, ExtensionOffer: m.in.Mode == refundflow.RemediateOffer,
 		}).Get(ctx, &p)
 		if err != nil {
 			return RemediationResult{}, err
 		}
 		if p.Canceled {
-			return m.result(postgres.RemediationCanceled), nil
+			return m.result(refundflow.RemediationCanceled), nil
 		}
 		m.in.After, m.in.AllOpened = p.Next, p.Last
 	}
@@ -149,7 +148,7 @@ func (m *remediation) awaitCases(ctx workflow.Context) (RemediationResult, error
 	poll, lastDone := quick, -1
 	for polls := 0; ; polls++ {
 		if m.noticeCancel() {
-			return m.result(postgres.RemediationCanceled), nil
+			return m.result(refundflow.RemediationCanceled), nil
 		}
 		prog, err := m.progress(ctx)
 		if err != nil {
@@ -157,16 +156,16 @@ func (m *remediation) awaitCases(ctx workflow.Context) (RemediationResult, error
 		}
 		if prog.Done >= prog.Opened {
 			var completed bool
-			err := workflow.ExecuteActivity(dbCtx(ctx, 2*time.Minute), m.acts.CompleteRemediation, activities.CompleteRemediationInput{
+			err := workflow.ExecuteActivity(dbCtx(ctx, 2*time.Minute), contract.CompleteRemediation, contract.CompleteRemediationInput{
 				OutageID: m.in.OutageID, At: workflow.Now(ctx),
 			}).Get(ctx, &completed)
 			if err != nil {
 				return RemediationResult{}, err
 			}
 			if !completed {
-				return m.result(postgres.RemediationCanceled), nil
+				return m.result(refundflow.RemediationCanceled), nil
 			}
-			return m.result(postgres.RemediationCompleted), nil
+			return m.result(refundflow.RemediationCompleted), nil
 		}
 		if polls > 0 && workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return m.continueAsNew(ctx)
@@ -181,9 +180,9 @@ func (m *remediation) awaitCases(ctx workflow.Context) (RemediationResult, error
 	}
 }
 
-func (m *remediation) progress(ctx workflow.Context) (activities.RemediationProgress, error) {
-	var p activities.RemediationProgress
-	err := workflow.ExecuteActivity(dbCtx(ctx, 2*time.Minute), m.acts.GetRemediationProgress, m.in.OutageID).Get(ctx, &p)
+func (m *remediation) progress(ctx workflow.Context) (contract.RemediationProgress, error) {
+	var p contract.RemediationProgress
+	err := workflow.ExecuteActivity(dbCtx(ctx, 2*time.Minute), contract.GetRemediationProgress, m.in.OutageID).Get(ctx, &p)
 	return p, err
 }
 
@@ -211,7 +210,7 @@ func (m *remediation) noticeCancel() bool {
 // new run would not see it).
 func (m *remediation) continueAsNew(ctx workflow.Context) (RemediationResult, error) {
 	if m.noticeCancel() {
-		return m.result(postgres.RemediationCanceled), nil
+		return m.result(refundflow.RemediationCanceled), nil
 	}
 	next := m.in
 	next.Runs++

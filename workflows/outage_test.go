@@ -12,7 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/internal/casetest"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
@@ -99,7 +99,7 @@ type caseRunner struct {
 	answers map[string][]plannedUpdate // by case id
 	started []string
 	// onStart, when set, is called as each case starts.
-	onStart func(activities.RefundStart)
+	onStart func(contract.RefundStart)
 }
 
 type plannedUpdate struct {
@@ -112,7 +112,7 @@ func (r *caseRunner) plan(refundID string, after time.Duration, update string, a
 	r.answers[refundID] = append(r.answers[refundID], plannedUpdate{after, update, arg})
 }
 
-func (r *caseRunner) StartRefund(_ context.Context, c activities.RefundStart) error {
+func (r *caseRunner) StartRefund(_ context.Context, c contract.RefundStart) error {
 	r.mu.Lock()
 	r.started = append(r.started, c.RefundID)
 	onStart, answers := r.onStart, r.answers[c.RefundID]
@@ -143,13 +143,13 @@ func (r *caseRunner) StartRefund(_ context.Context, c activities.RefundStart) er
 	return nil
 }
 
-func (r *caseRunner) StartTicket(context.Context, activities.TicketStart) error { return nil }
+func (r *caseRunner) StartTicket(context.Context, contract.TicketStart) error { return nil }
 
-func (r *caseRunner) RefundRun(context.Context, string) (activities.Run, error) {
-	return activities.Run{Running: true}, nil
+func (r *caseRunner) RefundRun(context.Context, string) (contract.Run, error) {
+	return contract.Run{Running: true}, nil
 }
 
-func (r *caseRunner) EndedAbnormally(context.Context, time.Time) ([]activities.EndedRun, error) {
+func (r *caseRunner) EndedAbnormally(context.Context, time.Time) ([]contract.EndedRun, error) {
 	return nil, nil
 }
 
@@ -174,7 +174,7 @@ func remainingShare(amount int64) int64 { return amount * 7 / 12 }
 
 func TestRemediationPagesThroughOrdersAcrossRunsAndRefundsEachLearnerOnce(t *testing.T) {
 	ow := newOutageWorld(t, 7)
-	in := ow.start(t, postgres.RemediateRefund)
+	in := ow.start(t, refundflow.RemediateRefund)
 	in.PageSize, in.PagesPerRun = 2, 1
 	env, _ := newRemediationEnv(t, ow.w)
 
@@ -182,7 +182,7 @@ func TestRemediationPagesThroughOrdersAcrossRunsAndRefundsEachLearnerOnce(t *tes
 
 	res := remediationResult(t, env)
 	// Pages of 2, 2, 2 and 1 orders, one page per run.
-	if res.Status != postgres.RemediationCompleted || res.Runs != 4 {
+	if res.Status != refundflow.RemediationCompleted || res.Runs != 4 {
 		t.Fatalf("result %+v, want completed after 4 runs", res)
 	}
 	for _, o := range ow.orders {
@@ -201,7 +201,7 @@ func TestRemediationPagesThroughOrdersAcrossRunsAndRefundsEachLearnerOnce(t *tes
 		}
 	}
 	run, err := ow.w.DB.GetRemediation(context.Background(), ow.outage.ID)
-	if err != nil || run.Status != postgres.RemediationCompleted || run.Total != 7 || !run.AllOpened || run.FinishedAt == nil {
+	if err != nil || run.Status != refundflow.RemediationCompleted || run.Total != 7 || !run.AllOpened || run.FinishedAt == nil {
 		t.Fatalf("run %+v: %v", run, err)
 	}
 	prog, err := ow.w.DB.GetRemediationProgress(context.Background(), ow.outage.ID)
@@ -215,7 +215,7 @@ func TestRemediationPagesThroughOrdersAcrossRunsAndRefundsEachLearnerOnce(t *tes
 // run starts after that page.
 func TestRemediationContinuesAsNewWhenTheServerSuggestsIt(t *testing.T) {
 	ow := newOutageWorld(t, 3)
-	in := ow.start(t, postgres.RemediateRefund)
+	in := ow.start(t, refundflow.RemediateRefund)
 	in.PageSize = 1
 	env, _ := newRemediationEnv(t, ow.w)
 	env.SetContinueAsNewSuggested(true)
@@ -241,7 +241,7 @@ func TestRemediationContinuesAsNewWhenTheServerSuggestsIt(t *testing.T) {
 
 func TestOfferModeOffersAnExtensionFirstAndRefundsOnDeclineOrSilence(t *testing.T) {
 	ow := newOutageWorld(t, 3)
-	in := ow.start(t, postgres.RemediateOffer)
+	in := ow.start(t, refundflow.RemediateOffer)
 	env, cases := newRemediationEnv(t, ow.w)
 	caseOf := func(o *refundflow.Order) string { return postgres.OutageRefundID(ow.outage.ID, o.ID) }
 	cases.plan(caseOf(ow.orders[0]), time.Hour, workflows.AcceptOfferUpdate, workflows.AcceptOfferRequest{OfferID: "offer-1", By: learn})
@@ -251,7 +251,7 @@ func TestOfferModeOffersAnExtensionFirstAndRefundsOnDeclineOrSilence(t *testing.
 	env.ExecuteWorkflow(remediateAsChild, in)
 	ow.w.Deliver()
 
-	if res := remediationResult(t, env); res.Status != postgres.RemediationCompleted {
+	if res := remediationResult(t, env); res.Status != refundflow.RemediationCompleted {
 		t.Fatalf("result %+v", res)
 	}
 	kept := ow.w.Refund(postgres.OutageRefundID(ow.outage.ID, ow.orders[0].ID))
@@ -281,7 +281,7 @@ func TestOfferModeOffersAnExtensionFirstAndRefundsOnDeclineOrSilence(t *testing.
 // go on to their end.
 func TestCanceledRemediationOpensNoMoreCasesAndLetsOpenOnesFinish(t *testing.T) {
 	ow := newOutageWorld(t, 4)
-	in := ow.start(t, postgres.RemediateOffer)
+	in := ow.start(t, refundflow.RemediateOffer)
 	in.PageSize = 2
 	env, cases := newRemediationEnv(t, ow.w)
 	var once sync.Once
@@ -289,7 +289,7 @@ func TestCanceledRemediationOpensNoMoreCasesAndLetsOpenOnesFinish(t *testing.T) 
 	// case has started: the next page finds the remediation canceled
 	// (the API's signal, which ends a wait between pages at once, is
 	// tested in the integration tests).
-	cases.onStart = func(activities.RefundStart) {
+	cases.onStart = func(contract.RefundStart) {
 		once.Do(func() {
 			if _, ok, err := ow.w.DB.CancelRemediation(context.Background(), ow.outage.ID); err != nil || !ok {
 				t.Errorf("cancel: %v %v", ok, err)
@@ -299,7 +299,7 @@ func TestCanceledRemediationOpensNoMoreCasesAndLetsOpenOnesFinish(t *testing.T) 
 
 	env.ExecuteWorkflow(remediateAsChild, in)
 
-	if res := remediationResult(t, env); res.Status != postgres.RemediationCanceled {
+	if res := remediationResult(t, env); res.Status != refundflow.RemediationCanceled {
 		t.Fatalf("result %+v", res)
 	}
 	prog, _ := ow.w.DB.GetRemediationProgress(context.Background(), ow.outage.ID)
@@ -307,7 +307,7 @@ func TestCanceledRemediationOpensNoMoreCasesAndLetsOpenOnesFinish(t *testing.T) 
 		t.Fatalf("progress %+v: want the first page's 2 cases refunded after their offer window, no more", prog)
 	}
 	run, _ := ow.w.DB.GetRemediation(context.Background(), ow.outage.ID)
-	if run.Status != postgres.RemediationCanceled || run.AllOpened {
+	if run.Status != refundflow.RemediationCanceled || run.AllOpened {
 		t.Fatalf("run %+v", run)
 	}
 }

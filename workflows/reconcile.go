@@ -9,8 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/activities"
-	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/activities/contract"
+	"github.com/refundflow/refundflow/ledger"
 )
 
 // ReconcileInput asks for a reconciliation of the Stripe refunds created
@@ -32,15 +32,14 @@ type ReconcileInput struct {
 // amounts that differ, and refunds made by hand in the Stripe dashboard,
 // which are adopted onto their orders and flagged. The findings are kept
 // under the run's id — the workflow's id — for the reconciliation report.
-func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.ReconciliationRun, error) {
+func Reconcile(ctx workflow.Context, in ReconcileInput) (*ledger.ReconciliationRun, error) {
 	if in.From.IsZero() || in.To.IsZero() {
 		in.From, in.To = ReconcileDayBefore(workflow.Now(ctx))
 	}
 	if in.Trigger == "" {
 		in.Trigger = ReconcileTriggerSchedule
 	}
-	run := activities.ReconcileRun{RunID: workflow.GetInfo(ctx).WorkflowExecution.ID, Trigger: in.Trigger, From: in.From, To: in.To}
-	var acts *activities.Activities
+	run := contract.ReconcileRun{RunID: workflow.GetInfo(ctx).WorkflowExecution.ID, Trigger: in.Trigger, From: in.From, To: in.To}
 	readModel := dbCtx(ctx, time.Minute)
 	stripeCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		TaskQueue:           PaymentsTaskQueue,
@@ -48,16 +47,16 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.Reconciliatio
 		HeartbeatTimeout:    stripeHeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrPaymentPermanent},
+			NonRetryableErrorTypes: []string{contract.ErrPaymentPermanent},
 		},
 	})
 
-	if err := workflow.ExecuteActivity(readModel, acts.StartReconciliation, run).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(readModel, contract.StartReconciliation, run).Get(ctx, nil); err != nil {
 		return nil, err
 	}
 	for {
-		var page activities.ReconcilePageResult
-		if err := workflow.ExecuteActivity(stripeCtx, acts.ReconcileStripePage, activities.ReconcilePageInput{
+		var page contract.ReconcilePageResult
+		if err := workflow.ExecuteActivity(stripeCtx, contract.ReconcileStripePage, contract.ReconcilePageInput{
 			Run: run, StartingAfter: in.Cursor,
 		}).Get(ctx, &page); err != nil {
 			return nil, err
@@ -70,11 +69,11 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (*postgres.Reconciliatio
 			return nil, workflow.NewContinueAsNewError(ctx, Reconcile, in)
 		}
 	}
-	if err := workflow.ExecuteActivity(stripeCtx, acts.ReconcileLedgerSide, run).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(stripeCtx, contract.ReconcileLedgerSide, run).Get(ctx, nil); err != nil {
 		return nil, err
 	}
-	var out postgres.ReconciliationRun
-	if err := workflow.ExecuteActivity(readModel, acts.FinishReconciliation, run.RunID).Get(ctx, &out); err != nil {
+	var out ledger.ReconciliationRun
+	if err := workflow.ExecuteActivity(readModel, contract.FinishReconciliation, run.RunID).Get(ctx, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -13,12 +13,12 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/internal/stripefake"
+	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/payments"
 	"github.com/refundflow/refundflow/policy"
-	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/refund"
-	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -28,7 +28,7 @@ func dashboard(w *casetest.World) *client.API {
 	return sc
 }
 
-func reconcile(t *testing.T, w *casetest.World, id string, from, to time.Time) postgres.ReconciliationRun {
+func reconcile(t *testing.T, w *casetest.World, id string, from, to time.Time) ledger.ReconciliationRun {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
@@ -36,7 +36,7 @@ func reconcile(t *testing.T, w *casetest.World, id string, from, to time.Time) p
 	env.RegisterActivity(w.Acts)
 	env.SetStartWorkflowOptions(sdkclient.StartWorkflowOptions{ID: id})
 	env.ExecuteWorkflow(workflows.Reconcile, workflows.ReconcileInput{From: from, To: to, Trigger: workflows.ReconcileTriggerManual})
-	var run postgres.ReconciliationRun
+	var run ledger.ReconciliationRun
 	if err := env.GetWorkflowResult(&run); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/refund"
@@ -69,8 +69,8 @@ func (r *refundCase) run(ctx workflow.Context) (RefundResult, error) {
 // submitted. It returns false when the case ends here: withdrawn
 // meanwhile, or the policy could not decide it.
 func (r *refundCase) decideEligibility(ctx workflow.Context) bool {
-	var res activities.DecideResult
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), r.acts.DecideRefund, activities.DecideInput{
+	var res contract.DecideResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.DecideRefund, contract.DecideInput{
 		RefundID: r.in.RefundID, Now: workflow.Now(ctx),
 	}).Get(ctx, &res)
 	if err != nil {
@@ -114,7 +114,7 @@ func (r *refundCase) offersRetention() bool {
 func (r *refundCase) offerRetention(ctx workflow.Context) bool {
 	expires := workflow.Now(ctx).Add(r.in.OfferWindow)
 	var made []refundflow.Offer
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), r.acts.ChooseOffers, activities.ChooseOffersInput{
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.ChooseOffers, contract.ChooseOffersInput{
 		RefundID: r.in.RefundID, ExpiresAt: expires, Extension: r.in.ExtensionOffer,
 	}).Get(ctx, &made)
 	if err != nil || len(made) == 0 || r.state.Status != refundflow.StatusEvaluating {
@@ -271,7 +271,7 @@ func (r *refundCase) awaitAppeal(ctx workflow.Context) bool {
 // that cannot be opened does not hold up the appeal.
 func (r *refundCase) openAppealTicket(ctx workflow.Context) {
 	var id string
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), r.acts.OpenAppealTicket, activities.AppealTicketInput{
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.OpenAppealTicket, contract.AppealTicketInput{
 		RefundID: r.in.RefundID, OrderID: r.orderID, Note: r.appealRequest.Note, By: r.appealRequest.By, At: workflow.Now(ctx),
 	}).Get(ctx, &id)
 	if err != nil {
@@ -289,5 +289,5 @@ func (r *refundCase) failCase(ctx workflow.Context, code string, err error) {
 	r.state.Status = refundflow.StatusFailed
 	r.state.SLADueAt = nil
 	now := workflow.Now(ctx)
-	r.journal.write(ctx, r.acts.RecordRefundStep, refund.FailedStep(r.in.RefundID, r.journal.next(), now, r.snapshot(now), code, nil))
+	r.journal.write(ctx, contract.RecordRefundStep, refund.FailedStep(r.in.RefundID, r.journal.next(), now, r.snapshot(now), code, nil))
 }

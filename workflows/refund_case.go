@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/refund"
@@ -17,7 +17,6 @@ import (
 // handlers bring in while the story in refund.go waits for them.
 type refundCase struct {
 	in      RefundInput
-	acts    *activities.Activities // method values only: activity names
 	state   RefundState
 	journal journal
 
@@ -89,7 +88,7 @@ type stepSpec struct {
 // rendered from it (see journal).
 func (r *refundCase) record(ctx workflow.Context, s stepSpec) {
 	now := workflow.Now(ctx)
-	r.journal.write(ctx, r.acts.RecordRefundStep, refund.Step{
+	r.journal.write(ctx, contract.RecordRefundStep, refund.Step{
 		RefundID: r.in.RefundID, Seq: r.journal.next(), At: now, Actor: s.actor, Event: s.event, Detail: s.detail,
 		Snapshot: r.snapshot(now), Decision: s.decision, Offers: s.offers, Approval: s.approval,
 		OfferAnswer: s.offerAnswer, Notices: s.notices,

@@ -5,8 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/activities"
-	"github.com/refundflow/refundflow/payments"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/refund"
 )
 
@@ -23,7 +22,7 @@ const maxStripeAttempts = 20
 // activity on the rate-limited payments queue reserves the attempt and
 // its idempotency key, calls Stripe and settles — the ledger, the case's
 // step and its messages in one transaction (see
-// activities.RefundThroughStripe) — and the case carries on from the step
+// contract.RefundThroughStripe) — and the case carries on from the step
 // it recorded:
 //
 //   - succeeded: refunded; the learner hears when the money arrives, and
@@ -49,7 +48,7 @@ func (r *refundCase) reversePayment(ctx workflow.Context) {
 			return
 		case refund.PaymentKeySpent:
 			if n >= maxStripeAttempts {
-				r.paymentFailed(ctx, n, activities.ErrStripeKeySpent)
+				r.paymentFailed(ctx, n, contract.ErrStripeKeySpent)
 				return
 			}
 			if workflow.Sleep(ctx, min(10*time.Second<<min(n-1, 10), time.Hour)) != nil {
@@ -63,13 +62,13 @@ func (r *refundCase) reversePayment(ctx workflow.Context) {
 
 // payOnce runs attempt n: steps seq (the request) and seq+1 (its outcome)
 // are the activity's to record.
-func (r *refundCase) payOnce(ctx workflow.Context, n int) (activities.PaymentResult, error) {
+func (r *refundCase) payOnce(ctx workflow.Context, n int) (contract.PaymentResult, error) {
 	seq := r.journal.seq + 1
 	r.journal.seq += 2
 	r.upsertSearchAttributes(ctx) // the case waits for Stripe now
 	now := workflow.Now(ctx)
-	var res activities.PaymentResult
-	err := workflow.ExecuteActivity(paymentsCtx(ctx), r.acts.RefundThroughStripe, activities.PaymentInput{
+	var res contract.PaymentResult
+	err := workflow.ExecuteActivity(paymentsCtx(ctx), contract.RefundThroughStripe, contract.PaymentInput{
 		RefundID: r.in.RefundID, Attempt: n, Amount: *r.state.Amount, Case: r.snapshot(now), Seq: seq, At: now,
 	}).Get(ctx, &res)
 	return res, err
@@ -80,22 +79,22 @@ func (r *refundCase) payOnce(ctx workflow.Context, n int) (activities.PaymentRes
 // settles it. Webhooks may come twice or out of order: one that would move
 // the refund back (pending after requires_action moved on, say) is an old
 // one and changes nothing.
-func (r *refundCase) awaitStripe(ctx workflow.Context, n int, sr activities.StripeRefund) {
+func (r *refundCase) awaitStripe(ctx workflow.Context, n int, sr contract.StripeRefund) {
 	for !sr.Terminal() {
 		var update StripeRefundUpdate
 		got, _ := r.stripeUpdates.ReceiveWithTimeout(ctx, stripePollInterval, &update)
 		switch {
-		case got && update.ProviderRefundID == sr.ID && payments.Progress(update.Status) > payments.Progress(sr.Status):
+		case got && update.ProviderRefundID == sr.ID && refund.Progress(update.Status) > refund.Progress(sr.Status):
 			sr.Status, sr.FailureReason = update.Status, update.FailureReason
 		case !got:
-			var polled activities.StripeRefund
-			if err := workflow.ExecuteActivity(paymentsCtx(ctx), r.acts.GetStripeRefund, sr.ID).Get(ctx, &polled); err == nil {
+			var polled contract.StripeRefund
+			if err := workflow.ExecuteActivity(paymentsCtx(ctx), contract.GetStripeRefund, sr.ID).Get(ctx, &polled); err == nil {
 				sr = polled
 			}
 		}
 	}
-	var res activities.PaymentResult
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), r.acts.SettleRefund, activities.SettleInput{
+	var res contract.PaymentResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.SettleRefund, contract.SettleInput{
 		RefundID: r.in.RefundID, Attempt: n, Refund: sr, Case: r.snapshot(workflow.Now(ctx)), Seq: r.journal.next(),
 	}).Get(ctx, &res)
 	if err != nil {
@@ -110,6 +109,6 @@ func (r *refundCase) awaitStripe(ctx workflow.Context, n int, sr activities.Stri
 func (r *refundCase) paymentFailed(ctx workflow.Context, n int, code string) {
 	now := workflow.Now(ctx)
 	s := refund.PaymentStep(r.snapshot(now), r.journal.next(), now, refund.PaymentFailed, refund.Attempt{RefundID: r.in.RefundID, N: n}, code)
-	r.journal.write(ctx, r.acts.RecordRefundStep, s)
+	r.journal.write(ctx, contract.RecordRefundStep, s)
 	r.adopt(s)
 }

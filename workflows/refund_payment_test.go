@@ -12,14 +12,14 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 	"github.com/refundflow/refundflow/refund"
-	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
 
@@ -355,7 +355,7 @@ func TestReversalWaitsUntilTheCaseHasBookedTheRefund(t *testing.T) {
 		// At Stripe: succeeded, then failed; the case has heard nothing yet.
 		must(t, w.Stripe.SettleRefund(re.ID, stripe.RefundStatusSucceeded, ""))
 		must(t, w.Stripe.SettleRefund(re.ID, stripe.RefundStatusFailed, stripe.RefundFailureReasonLostOrStolenCard))
-		_, err := w.Acts.ReverseRefundBooking(context.Background(), activities.ReverseInput{RefundID: c.id, ProviderRefundID: re.ID, At: start})
+		_, err := w.Acts.ReverseRefundBooking(context.Background(), contract.ReverseInput{RefundID: c.id, ProviderRefundID: re.ID, At: start})
 		var appErr *temporal.ApplicationError
 		if refundflow.ErrorCode(err) != postgres.ErrNotBookedYet || errors.As(err, &appErr) {
 			t.Errorf("reversing before the booking: %v, want a retryable %s", err, postgres.ErrNotBookedYet)

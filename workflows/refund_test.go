@@ -13,6 +13,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/internal/casetest"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/policy"
@@ -20,7 +21,6 @@ import (
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/postgres/sqlgen"
 	"github.com/refundflow/refundflow/refund"
-	"github.com/refundflow/refundflow/stripefake"
 	"github.com/refundflow/refundflow/workflows"
 )
 

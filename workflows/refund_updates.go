@@ -4,7 +4,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/refund"
 )
@@ -103,9 +103,9 @@ func (r *refundCase) checkApprover(keyID string) error {
 // them now: the update's own fields are only claims. The handler then
 // checks the request again, as PostgreSQL holds it, against the case as it
 // stands after that read.
-func (r *refundCase) verify(ctx workflow.Context, intentID, action, claimedKey string) (activities.VerifiedApproval, error) {
-	var v activities.VerifiedApproval
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), r.acts.VerifyApproval, activities.VerifyApprovalInput{
+func (r *refundCase) verify(ctx workflow.Context, intentID, action, claimedKey string) (contract.VerifiedApproval, error) {
+	var v contract.VerifiedApproval
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.VerifyApproval, contract.VerifyApprovalInput{
 		IntentID: intentID, UpdateID: workflow.GetCurrentUpdateInfo(ctx).ID, RefundID: r.in.RefundID,
 		Action: action, Currency: r.decision.Currency,
 	}).Get(ctx, &v)

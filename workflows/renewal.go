@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/policy"
 )
 
@@ -36,12 +36,11 @@ type RenewalRemindersResult struct {
 // reminded at all, and a reminder already sent is never sent again.
 func RenewalReminders(ctx workflow.Context) (RenewalRemindersResult, error) {
 	const batch = 100
-	var acts *activities.Activities // method values only: activity names
 	var res RenewalRemindersResult
 	now := workflow.Now(ctx)
 	for {
-		var due []activities.Renewal
-		err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), acts.DueRenewals, activities.DueRenewalsInput{
+		var due []contract.Renewal
+		err := workflow.ExecuteActivity(dbCtx(ctx, 5*time.Minute), contract.DueRenewals, contract.DueRenewalsInput{
 			Now: now, DueBefore: now.Add(RenewalReminderLead + RenewalReminderMargin), Limit: batch,
 		}).Get(ctx, &due)
 		if err != nil {
@@ -49,11 +48,11 @@ func RenewalReminders(ctx workflow.Context) (RenewalRemindersResult, error) {
 		}
 		sends := make([]workflow.Future, len(due))
 		for i, r := range due {
-			sends[i] = workflow.ExecuteActivity(dbCtx(ctx, time.Minute), acts.SendRenewalReminder, r)
+			sends[i] = workflow.ExecuteActivity(dbCtx(ctx, time.Minute), contract.SendRenewalReminder, r)
 		}
 		failed := 0
 		for i, f := range sends {
-			var out activities.RenewalReminderResult
+			var out contract.RenewalReminderResult
 			if err := f.Get(ctx, &out); err != nil {
 				failed++
 				workflow.GetLogger(ctx).Error("renewal reminder not sent", "order", due[i].OrderID, "error", err)

@@ -6,7 +6,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 )
 
 // Sweeper timing: a case is a minute old before the sweeper asks about it
@@ -21,14 +21,13 @@ const (
 
 // CaseSweeper runs every minute (CaseSweeperScheduleID): it starts the
 // cases whose request could not start them and closes as failed the open
-// cases whose workflow ended (activities.SweepCases). One try per run: the
+// cases whose workflow ended (contract.SweepCases). One try per run: the
 // next run is a minute away.
-func CaseSweeper(ctx workflow.Context) (activities.SweepResult, error) {
-	var acts *activities.Activities // method values only: activity names
+func CaseSweeper(ctx workflow.Context) (contract.SweepResult, error) {
 	opts := DBActivityOptions(time.Minute)
 	opts.RetryPolicy = &temporal.RetryPolicy{MaximumAttempts: 1}
-	var res activities.SweepResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.SweepCases, activities.SweepInput{
+	var res contract.SweepResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), contract.SweepCases, contract.SweepInput{
 		Grace: SweepGrace, LookBack: SweepLookBack, Limit: sweepLimit,
 	}).Get(ctx, &res)
 	if len(res.Started)+len(res.Closed) > 0 {

@@ -4,7 +4,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/calendar"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/sla"
@@ -48,8 +48,8 @@ func (t *ticketCase) run(ctx workflow.Context) (TicketResult, error) {
 // says it opened, so that the deadlines the API showed at once are the
 // ones the timers keep.
 func (t *ticketCase) open(ctx workflow.Context) error {
-	var o activities.OpenedTicket
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), t.acts.OpenTicket, activities.OpenTicketInput{
+	var o contract.OpenedTicket
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.OpenTicket, contract.OpenTicketInput{
 		TicketID: t.in.TicketID, Acknowledged: t.in.Acknowledged,
 	}).Get(ctx, &o)
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/refundflow/refundflow"
-	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/calendar"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/sla"
@@ -19,11 +19,10 @@ import (
 // update handlers change while the story in ticket.go waits.
 type ticketCase struct {
 	in    TicketInput
-	acts  *activities.Activities // method values only: activity names
 	state TicketState
 
 	// info is the ticket as opened: tier, links, the pinned policy.
-	info activities.OpenedTicket
+	info contract.OpenedTicket
 	cal  *calendar.Calendar
 	// opened is set once the clocks run; handlers wait for it.
 	opened bool
@@ -239,7 +238,7 @@ type ticketStep struct {
 // record writes a step: the ticket as it is now — its status, SLA and the
 // event that led there — with the messages it causes (see journal).
 func (t *ticketCase) record(ctx workflow.Context, s ticketStep) {
-	t.journal.write(ctx, t.acts.RecordTicketStep, ticket.Step{
+	t.journal.write(ctx, contract.RecordTicketStep, ticket.Step{
 		TicketID: t.in.TicketID, Seq: t.journal.next(), At: workflow.Now(ctx), Actor: s.actor, Event: s.event, Detail: s.detail,
 		Snapshot: t.snapshot(), Message: s.message, SLAEvent: s.slaEvent, Notices: s.notices,
 	})

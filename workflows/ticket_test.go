@@ -12,6 +12,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
 	"github.com/refundflow/refundflow/internal/casetest"
 	"github.com/refundflow/refundflow/policy"
 	"github.com/refundflow/refundflow/postgres"
@@ -505,7 +506,7 @@ func TestAppealOfARejectedRefundOpensALinkedTicketAtLevel2(t *testing.T) {
 
 	wantEvents(t, w.Events(c.id), "appealed", "ticket_opened", "awaiting_approval", "approved")
 	id := activities.AppealTicketID(c.id)
-	if len(w.Starts.Tickets) != 1 || w.Starts.Tickets[0] != (activities.TicketStart{TicketID: id, Tier: "paid", Level: 2, OrderID: "o20", Acknowledged: true}) {
+	if len(w.Starts.Tickets) != 1 || w.Starts.Tickets[0] != (contract.TicketStart{TicketID: id, Tier: "paid", Level: 2, OrderID: "o20", Acknowledged: true}) {
 		t.Fatalf("tickets started %+v", w.Starts.Tickets)
 	}
 	// The ticket's workflow, started by the appeal, runs on its own; the

@@ -1,11 +1,11 @@
 // Command refundflow-bench measures refundflow against SPEC 7's
 // performance bars on this machine (make bench): it starts its own
 // PostgreSQL, embedded Temporal server, Stripe fake, API and worker on
-// loopback, prints a table and writes bench/results.json. It links the
+// loopback, prints a table and writes internal/bench/results.json. It links the
 // Temporal server (a dev tool, like refundflow-dev); the production binary
 // never does.
 //
-//	refundflow-bench [-quick] [-out bench/results.json] [-profile dir] [sizes...]
+//	refundflow-bench [-quick] [-out internal/bench/results.json] [-profile dir] [sizes...]
 package main
 
 import (
@@ -17,7 +17,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/refundflow/refundflow/bench"
+	"github.com/refundflow/refundflow/internal/bench"
 )
 
 func main() {
@@ -41,7 +41,7 @@ func flags(def bench.Config, o *options) *flag.FlagSet {
 	o.cfg = def
 	fs := flag.NewFlagSet("refundflow-bench", flag.ExitOnError)
 	fs.BoolVar(&o.quick, "quick", false, "smoke run: every measurement with tiny sizes (the size flags still apply)")
-	fs.StringVar(&o.out, "out", "bench/results.json", "where to write the results (empty: nowhere)")
+	fs.StringVar(&o.out, "out", "internal/bench/results.json", "where to write the results (empty: nowhere)")
 	cfg := &o.cfg
 	fs.StringVar(&cfg.RefundflowBin, "refundflow", "bin/refundflow", "the production binary (run as `refundflow worker` for the waiting cases)")
 	fs.StringVar(&cfg.VegetaBin, "vegeta", "bin/vegeta", "the vegeta binary")

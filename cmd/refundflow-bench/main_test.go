@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/refundflow/refundflow/bench"
+	"github.com/refundflow/refundflow/internal/bench"
 )
 
 // -quick in any spelling the flag package takes starts the sizes from the

@@ -22,7 +22,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/refundflow/refundflow/chaos"
+	"github.com/refundflow/refundflow/internal/chaos"
 )
 
 func main() {

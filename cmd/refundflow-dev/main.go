@@ -14,7 +14,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/refundflow/refundflow/devstack"
+	"github.com/refundflow/refundflow/internal/devstack"
 )
 
 func main() {

@@ -19,7 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/refundflow/refundflow/config"
-	"github.com/refundflow/refundflow/pgcluster"
+	"github.com/refundflow/refundflow/internal/pgcluster"
 )
 
 // make dev, run the way a developer runs it — in a terminal — exits 0

@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/refundflow/refundflow/devstack"
+	"github.com/refundflow/refundflow/internal/devstack"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/refundflow/refundflow/config"
-	"github.com/refundflow/refundflow/postgres"
+	"github.com/refundflow/refundflow/ledger"
 	"github.com/refundflow/refundflow/temporalclient"
 	"github.com/refundflow/refundflow/workflows"
 )
@@ -55,7 +55,7 @@ func newReconcileCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("start reconciliation: %w", err)
 			}
-			var out postgres.ReconciliationRun
+			var out ledger.ReconciliationRun
 			if err := run.Get(cmd.Context(), &out); err != nil {
 				return fmt.Errorf("reconciliation %s: %w", id, err)
 			}

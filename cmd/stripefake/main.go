@@ -41,7 +41,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/refundflow/refundflow/stripefake"
+	"github.com/refundflow/refundflow/internal/stripefake"
 )
 
 func main() {

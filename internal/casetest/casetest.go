@@ -19,6 +19,8 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/activities"
+	"github.com/refundflow/refundflow/activities/contract"
+	"github.com/refundflow/refundflow/internal/stripefake"
 	"github.com/refundflow/refundflow/money"
 	"github.com/refundflow/refundflow/notify"
 	"github.com/refundflow/refundflow/outbox"
@@ -27,7 +29,6 @@ import (
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/postgres/pgtest"
 	"github.com/refundflow/refundflow/refund"
-	"github.com/refundflow/refundflow/stripefake"
 )
 
 // WebhookSecret signs the platform webhooks the receiver accepts.
@@ -92,14 +93,14 @@ func (w *World) Deliver() {
 // EndedAbnormally lists.
 type Starts struct {
 	mu      sync.Mutex
-	Refunds []activities.RefundStart
-	Tickets []activities.TicketStart
-	Runs    map[string]activities.Run
-	Ended   []activities.EndedRun
+	Refunds []contract.RefundStart
+	Tickets []contract.TicketStart
+	Runs    map[string]contract.Run
+	Ended   []contract.EndedRun
 }
 
 // StartRefund records a case's start.
-func (s *Starts) StartRefund(_ context.Context, c activities.RefundStart) error {
+func (s *Starts) StartRefund(_ context.Context, c contract.RefundStart) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Refunds = append(s.Refunds, c)
@@ -107,7 +108,7 @@ func (s *Starts) StartRefund(_ context.Context, c activities.RefundStart) error 
 }
 
 // RefundRun says how a case's workflow stands.
-func (s *Starts) RefundRun(_ context.Context, refundID string) (activities.Run, error) {
+func (s *Starts) RefundRun(_ context.Context, refundID string) (contract.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.Runs[refundID]; ok {
@@ -115,21 +116,21 @@ func (s *Starts) RefundRun(_ context.Context, refundID string) (activities.Run, 
 	}
 	for _, c := range s.Refunds {
 		if c.RefundID == refundID {
-			return activities.Run{Running: true}, nil
+			return contract.Run{Running: true}, nil
 		}
 	}
-	return activities.Run{Missing: true}, nil
+	return contract.Run{Missing: true}, nil
 }
 
 // EndedAbnormally lists Ended.
-func (s *Starts) EndedAbnormally(context.Context, time.Time) ([]activities.EndedRun, error) {
+func (s *Starts) EndedAbnormally(context.Context, time.Time) ([]contract.EndedRun, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.Ended), nil
 }
 
 // StartTicket records a ticket's start.
-func (s *Starts) StartTicket(_ context.Context, t activities.TicketStart) error {
+func (s *Starts) StartTicket(_ context.Context, t contract.TicketStart) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Tickets = append(s.Tickets, t)

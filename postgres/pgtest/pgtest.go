@@ -25,8 +25,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/refundflow/refundflow"
+	"github.com/refundflow/refundflow/internal/pgcluster"
 	"github.com/refundflow/refundflow/notify"
-	"github.com/refundflow/refundflow/pgcluster"
 	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/refund"
 )

@@ -53,10 +53,30 @@ UPDATE refunds SET
     updated_at = @at
 WHERE id = @id AND last_seq < @last_seq;
 
--- name: InsertTimelineEntry :exec
+-- name: InsertTimelineEntry :execrows
 INSERT INTO refund_timeline (refund_id, seq, at, actor, event, status, detail)
 VALUES (@refund_id, @seq, @at, @actor, @event, @status, @detail)
 ON CONFLICT (refund_id, seq) DO NOTHING;
+
+-- name: GetTimelineEntry :one
+SELECT * FROM refund_timeline WHERE refund_id = @refund_id AND seq = @seq;
+
+-- name: DeleteTimelineFrom :many
+-- Forgets the steps from @seq on (see RewindRefund), oldest first.
+DELETE FROM refund_timeline WHERE refund_id = @refund_id AND seq >= @seq
+RETURNING seq, event, at;
+
+-- name: DeleteApprovalsFrom :exec
+DELETE FROM refund_approvals WHERE refund_id = @refund_id AND seq >= @seq;
+
+-- name: ReopenOffersAnsweredSince :exec
+UPDATE refund_offers SET answer = NULL, answered_at = NULL
+WHERE refund_id = @refund_id AND answered_at >= @since;
+
+-- name: RewindRefundTo :exec
+-- Sets the case's last step back (see RewindRefund); the step written
+-- next is then newer.
+UPDATE refunds SET last_seq = @last_seq WHERE id = @id AND last_seq > @last_seq;
 
 -- name: ListTimeline :many
 SELECT * FROM refund_timeline WHERE refund_id = @refund_id ORDER BY seq;

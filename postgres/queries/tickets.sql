@@ -75,6 +75,23 @@ INSERT INTO ticket_timeline (ticket_id, seq, at, actor, event, status, detail)
 VALUES (@ticket_id, @seq, @at, @actor, @event, @status, @detail)
 ON CONFLICT (ticket_id, seq) DO NOTHING;
 
+-- name: GetTicketTimelineEntry :one
+SELECT * FROM ticket_timeline WHERE ticket_id = @ticket_id AND seq = @seq;
+
+-- name: DeleteTicketTimelineFrom :exec
+-- Forgets the steps from @seq on (see rewindTicket), with their messages
+-- and SLA events (the next two queries).
+DELETE FROM ticket_timeline WHERE ticket_id = @ticket_id AND seq >= @seq;
+
+-- name: DeleteTicketMessagesFrom :exec
+DELETE FROM ticket_messages WHERE ticket_id = @ticket_id AND seq >= @seq;
+
+-- name: DeleteSLAEventsFrom :exec
+DELETE FROM sla_events WHERE ticket_id = @ticket_id AND seq >= @seq;
+
+-- name: RewindTicketTo :exec
+UPDATE tickets SET last_seq = @last_seq WHERE id = @id AND last_seq > @last_seq;
+
 -- name: ListTicketTimeline :many
 SELECT * FROM ticket_timeline WHERE ticket_id = @ticket_id ORDER BY seq;
 

@@ -55,6 +55,57 @@ func (q *Queries) CountLearnerRefundsSince(ctx context.Context, arg CountLearner
 	return count, err
 }
 
+const deleteApprovalsFrom = `-- name: DeleteApprovalsFrom :exec
+DELETE FROM refund_approvals WHERE refund_id = $1 AND seq >= $2
+`
+
+type DeleteApprovalsFromParams struct {
+	RefundID string
+	Seq      int32
+}
+
+func (q *Queries) DeleteApprovalsFrom(ctx context.Context, arg DeleteApprovalsFromParams) error {
+	_, err := q.db.Exec(ctx, deleteApprovalsFrom, arg.RefundID, arg.Seq)
+	return err
+}
+
+const deleteTimelineFrom = `-- name: DeleteTimelineFrom :many
+DELETE FROM refund_timeline WHERE refund_id = $1 AND seq >= $2
+RETURNING seq, event, at
+`
+
+type DeleteTimelineFromParams struct {
+	RefundID string
+	Seq      int32
+}
+
+type DeleteTimelineFromRow struct {
+	Seq   int32
+	Event string
+	At    time.Time
+}
+
+// Forgets the steps from @seq on (see RewindRefund), oldest first.
+func (q *Queries) DeleteTimelineFrom(ctx context.Context, arg DeleteTimelineFromParams) ([]DeleteTimelineFromRow, error) {
+	rows, err := q.db.Query(ctx, deleteTimelineFrom, arg.RefundID, arg.Seq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DeleteTimelineFromRow
+	for rows.Next() {
+		var i DeleteTimelineFromRow
+		if err := rows.Scan(&i.Seq, &i.Event, &i.At); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getCaseForMessages = `-- name: GetCaseForMessages :one
 SELECT r.id, r.order_id, r.learner_id, r.product_id, r.reason, r.currency, r.decision,
        o.learner_email, o.locale, p.title AS product_title
@@ -283,6 +334,30 @@ func (q *Queries) GetRefundByIdempotencyKey(ctx context.Context, arg GetRefundBy
 	return i, err
 }
 
+const getTimelineEntry = `-- name: GetTimelineEntry :one
+SELECT refund_id, seq, at, actor, event, status, detail FROM refund_timeline WHERE refund_id = $1 AND seq = $2
+`
+
+type GetTimelineEntryParams struct {
+	RefundID string
+	Seq      int32
+}
+
+func (q *Queries) GetTimelineEntry(ctx context.Context, arg GetTimelineEntryParams) (RefundTimeline, error) {
+	row := q.db.QueryRow(ctx, getTimelineEntry, arg.RefundID, arg.Seq)
+	var i RefundTimeline
+	err := row.Scan(
+		&i.RefundID,
+		&i.Seq,
+		&i.At,
+		&i.Actor,
+		&i.Event,
+		&i.Status,
+		&i.Detail,
+	)
+	return i, err
+}
+
 const insertApproval = `-- name: InsertApproval :exec
 INSERT INTO refund_approvals (refund_id, seq, action, approver_id, approver_name, amount, note, level, at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -455,7 +530,7 @@ func (q *Queries) InsertRefund(ctx context.Context, arg InsertRefundParams) (Ref
 	return i, err
 }
 
-const insertTimelineEntry = `-- name: InsertTimelineEntry :exec
+const insertTimelineEntry = `-- name: InsertTimelineEntry :execrows
 INSERT INTO refund_timeline (refund_id, seq, at, actor, event, status, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (refund_id, seq) DO NOTHING
@@ -471,8 +546,8 @@ type InsertTimelineEntryParams struct {
 	Detail   json.RawMessage
 }
 
-func (q *Queries) InsertTimelineEntry(ctx context.Context, arg InsertTimelineEntryParams) error {
-	_, err := q.db.Exec(ctx, insertTimelineEntry,
+func (q *Queries) InsertTimelineEntry(ctx context.Context, arg InsertTimelineEntryParams) (int64, error) {
+	result, err := q.db.Exec(ctx, insertTimelineEntry,
 		arg.RefundID,
 		arg.Seq,
 		arg.At,
@@ -481,7 +556,10 @@ func (q *Queries) InsertTimelineEntry(ctx context.Context, arg InsertTimelineEnt
 		arg.Status,
 		arg.Detail,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const lastRejectionNote = `-- name: LastRejectionNote :one
@@ -812,6 +890,37 @@ func (q *Queries) RecordRefundStep(ctx context.Context, arg RecordRefundStepPara
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const reopenOffersAnsweredSince = `-- name: ReopenOffersAnsweredSince :exec
+UPDATE refund_offers SET answer = NULL, answered_at = NULL
+WHERE refund_id = $1 AND answered_at >= $2
+`
+
+type ReopenOffersAnsweredSinceParams struct {
+	RefundID string
+	Since    *time.Time
+}
+
+func (q *Queries) ReopenOffersAnsweredSince(ctx context.Context, arg ReopenOffersAnsweredSinceParams) error {
+	_, err := q.db.Exec(ctx, reopenOffersAnsweredSince, arg.RefundID, arg.Since)
+	return err
+}
+
+const rewindRefundTo = `-- name: RewindRefundTo :exec
+UPDATE refunds SET last_seq = $1 WHERE id = $2 AND last_seq > $1
+`
+
+type RewindRefundToParams struct {
+	LastSeq int32
+	ID      string
+}
+
+// Sets the case's last step back (see RewindRefund); the step written
+// next is then newer.
+func (q *Queries) RewindRefundTo(ctx context.Context, arg RewindRefundToParams) error {
+	_, err := q.db.Exec(ctx, rewindRefundTo, arg.LastSeq, arg.ID)
+	return err
 }
 
 const upsertCalendar = `-- name: UpsertCalendar :exec

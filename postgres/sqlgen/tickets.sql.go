@@ -11,6 +11,50 @@ import (
 	"time"
 )
 
+const deleteSLAEventsFrom = `-- name: DeleteSLAEventsFrom :exec
+DELETE FROM sla_events WHERE ticket_id = $1 AND seq >= $2
+`
+
+type DeleteSLAEventsFromParams struct {
+	TicketID string
+	Seq      int32
+}
+
+func (q *Queries) DeleteSLAEventsFrom(ctx context.Context, arg DeleteSLAEventsFromParams) error {
+	_, err := q.db.Exec(ctx, deleteSLAEventsFrom, arg.TicketID, arg.Seq)
+	return err
+}
+
+const deleteTicketMessagesFrom = `-- name: DeleteTicketMessagesFrom :exec
+DELETE FROM ticket_messages WHERE ticket_id = $1 AND seq >= $2
+`
+
+type DeleteTicketMessagesFromParams struct {
+	TicketID string
+	Seq      int32
+}
+
+func (q *Queries) DeleteTicketMessagesFrom(ctx context.Context, arg DeleteTicketMessagesFromParams) error {
+	_, err := q.db.Exec(ctx, deleteTicketMessagesFrom, arg.TicketID, arg.Seq)
+	return err
+}
+
+const deleteTicketTimelineFrom = `-- name: DeleteTicketTimelineFrom :exec
+DELETE FROM ticket_timeline WHERE ticket_id = $1 AND seq >= $2
+`
+
+type DeleteTicketTimelineFromParams struct {
+	TicketID string
+	Seq      int32
+}
+
+// Forgets the steps from @seq on (see rewindTicket), with their messages
+// and SLA events (the next two queries).
+func (q *Queries) DeleteTicketTimelineFrom(ctx context.Context, arg DeleteTicketTimelineFromParams) error {
+	_, err := q.db.Exec(ctx, deleteTicketTimelineFrom, arg.TicketID, arg.Seq)
+	return err
+}
+
 const deleteUnstartedTicket = `-- name: DeleteUnstartedTicket :exec
 WITH gone AS (
     DELETE FROM tickets WHERE tickets.id = $1 AND tickets.last_seq = 0 RETURNING tickets.id AS ticket_id
@@ -102,6 +146,30 @@ func (q *Queries) GetTicketCSAT(ctx context.Context, ticketID string) (TicketCsa
 		&i.Comment,
 		&i.RatedBy,
 		&i.RatedAt,
+	)
+	return i, err
+}
+
+const getTicketTimelineEntry = `-- name: GetTicketTimelineEntry :one
+SELECT ticket_id, seq, at, actor, event, status, detail FROM ticket_timeline WHERE ticket_id = $1 AND seq = $2
+`
+
+type GetTicketTimelineEntryParams struct {
+	TicketID string
+	Seq      int32
+}
+
+func (q *Queries) GetTicketTimelineEntry(ctx context.Context, arg GetTicketTimelineEntryParams) (TicketTimeline, error) {
+	row := q.db.QueryRow(ctx, getTicketTimelineEntry, arg.TicketID, arg.Seq)
+	var i TicketTimeline
+	err := row.Scan(
+		&i.TicketID,
+		&i.Seq,
+		&i.At,
+		&i.Actor,
+		&i.Event,
+		&i.Status,
+		&i.Detail,
 	)
 	return i, err
 }
@@ -504,6 +572,20 @@ func (q *Queries) RecordTicketStep(ctx context.Context, arg RecordTicketStepPara
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const rewindTicketTo = `-- name: RewindTicketTo :exec
+UPDATE tickets SET last_seq = $1 WHERE id = $2 AND last_seq > $1
+`
+
+type RewindTicketToParams struct {
+	LastSeq int32
+	ID      string
+}
+
+func (q *Queries) RewindTicketTo(ctx context.Context, arg RewindTicketToParams) error {
+	_, err := q.db.Exec(ctx, rewindTicketTo, arg.LastSeq, arg.ID)
+	return err
 }
 
 const sLAReport = `-- name: SLAReport :many
