@@ -18,6 +18,14 @@ var (
 	ReadReports = []Role{RoleApprover, RoleAdmin}
 	// RunReconciliations: start a reconciliation with Stripe now.
 	RunReconciliations = []Role{RoleAdmin}
+	// ReadEvents: the event log, every event the platform's webhooks
+	// carry.
+	ReadEvents = []Role{RolePlatform, RoleAdmin}
+	// ReadWebhookDeliveries: the delivery log of the platform's webhooks.
+	// A stack has one platform, so its key sees every delivery.
+	ReadWebhookDeliveries = []Role{RolePlatform, RoleAdmin}
+	// RedeliverWebhooks: send webhook deliveries again.
+	RedeliverWebhooks = []Role{RoleAdmin}
 )
 
 // LearnerVia is the learner acting through the platform's key k.

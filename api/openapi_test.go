@@ -160,6 +160,9 @@ var operationIDs = map[string]string{
 	"GET /v1/sla-policies/{tier}":                    "getSLAPolicy",
 	"PUT /v1/sla-policies/{tier}":                    "replaceSLAPolicy",
 	"GET /v1/reports/sla":                            "getSLAReport",
+	"GET /v1/events":                                 "listEvents",
+	"GET /v1/webhook-deliveries":                     "listWebhookDeliveries",
+	"POST /v1/webhook-deliveries/{id}/redeliver":     "redeliverWebhook",
 }
 
 var camelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)

@@ -127,6 +127,10 @@ func (s *Server) Handler() http.Handler {
 	v1.GET("/sla-policies/:tier", s.authenticate(admin), s.getSLAPolicy)
 	v1.PUT("/sla-policies/:tier", s.authenticate(admin), s.putSLAPolicy)
 	v1.GET("/reports/sla", s.authenticate(refundflow.ReadReports...), s.getSLAReport)
+	// The event log and the webhooks' delivery log: events.go.
+	v1.GET("/events", s.authenticate(refundflow.ReadEvents...), s.listEvents)
+	v1.GET("/webhook-deliveries", s.authenticate(refundflow.ReadWebhookDeliveries...), s.listDeliveries)
+	v1.POST("/webhook-deliveries/:id/redeliver", s.authenticate(refundflow.RedeliverWebhooks...), s.redeliver)
 	return r
 }
 

@@ -127,6 +127,9 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/console/analytics/courses.csv", allowed: refundflow.ReadReports, handler: s.coursesCSV},
 		{method: "GET", pattern: "/console/analytics/sla.csv", allowed: refundflow.ReadReports, handler: windowCSV(s, Reports.SLAReport)},
 		{method: "GET", pattern: "/console/outbox", allowed: staffRoles, handler: s.outbox},
+		{method: "GET", pattern: "/console/webhooks", allowed: refundflow.RedeliverWebhooks, handler: s.webhooks},
+		{method: "POST", pattern: "/console/webhooks/{id}/redeliver", allowed: refundflow.RedeliverWebhooks, handler: s.redeliver},
+		{method: "POST", pattern: "/console/webhooks/redeliver-failed", allowed: refundflow.RedeliverWebhooks, handler: s.redeliverFailed},
 	}
 	return rs
 }

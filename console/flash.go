@@ -28,10 +28,11 @@ type flash struct {
 // The done codes of each page: each has words "done_<code>", with the
 // id in them (%s) on the pages that name one.
 var (
-	queueDone   = []string{"approved", "approval_recorded", "rejected"}
-	outagesDone = []string{"remediation_started", "remediation_canceled"}
-	financeDone = []string{"reconciliation_started"}
-	ticketDone  = append([]string{"replied"}, movedCodes()...)
+	queueDone    = []string{"approved", "approval_recorded", "rejected"}
+	outagesDone  = []string{"remediation_started", "remediation_canceled"}
+	financeDone  = []string{"reconciliation_started"}
+	webhooksDone = []string{"redelivered", "redelivered_failed", "nothing_to_redeliver"}
+	ticketDone   = append([]string{"replied"}, movedCodes()...)
 )
 
 func movedCodes() []string {
@@ -59,6 +60,8 @@ var refusalCodes = []string{
 	"remediation_stopping", "remediation_not_started",
 	// Reconciliation.
 	"invalid_window",
+	// Webhook redelivery.
+	"delivery_pending", "delivery_not_configured", "delivery_changed", "invalid_since",
 }
 
 // readFlash reads a page's flash from its query: done codes among done,

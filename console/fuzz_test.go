@@ -40,6 +40,8 @@ func FuzzConsole(f *testing.F) {
 		{"x", "run_id=reconcile%2F%00", "key=rfk_x"},
 		{"%00", "tz=%ff", "amount=99999999999999999999999&note=%00"},
 		{"app.css", "", "reason=" + strings.Repeat("x", 3000)},
+		{"whd_1", "done=redelivered&error=delivery_pending", "since=2026-03-05T10:00"},
+		{"whd_99999999999999999999", "", "since=%25s%25s&since=2026-02-30T25:61"},
 	}
 	for i := range routes {
 		for j, s := range seeds {
@@ -73,7 +75,8 @@ func FuzzConsole(f *testing.F) {
 }
 
 // seedFuzzWorld stores what the forms can act on: an order with a case
-// awaiting approval, a ticket, and an outage long enough to remediate.
+// awaiting approval, a ticket, an outage long enough to remediate, and a
+// webhook delivery that failed.
 func seedFuzzWorld(t testing.TB, e *consoleEnv) {
 	t.Helper()
 	ctx := context.Background()
@@ -100,6 +103,7 @@ func seedFuzzWorld(t testing.TB, e *consoleEnv) {
 	if err := e.db.CreateOutage(ctx, &refundflow.Outage{ID: "out-1", StartedAt: started, EndedAt: &ended}); err != nil {
 		t.Fatal(err)
 	}
+	failedDeliveries(t, e, time.Now())
 	// The forms that reach Temporal must answer at once that it is down.
 	start := time.Now()
 	rec := e.send(request{method: "POST", path: "/console/refunds/rf-1/approve", as: approver})

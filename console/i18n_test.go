@@ -11,6 +11,7 @@ import (
 
 	"github.com/refundflow/refundflow"
 	"github.com/refundflow/refundflow/policy"
+	"github.com/refundflow/refundflow/postgres"
 	"github.com/refundflow/refundflow/sla"
 )
 
@@ -125,7 +126,10 @@ func TestEveryCodeOnThePagesHasWords(t *testing.T) {
 	for _, c := range refusalCodes {
 		codes = append(codes, "refusal_"+c)
 	}
-	for _, c := range slices.Concat(queueDone, outagesDone, ticketDone) {
+	for _, s := range []string{postgres.EventFailing, postgres.EventDead} {
+		codes = append(codes, "delivery_"+s)
+	}
+	for _, c := range slices.Concat(queueDone, outagesDone, ticketDone, webhooksDone) {
 		codes = append(codes, "done_"+c)
 	}
 	codes = append(codes, "refusal_other", "approval_approve", "approval_reject", "run_running", "run_finished", "trigger_manual", "trigger_schedule",
@@ -145,7 +149,7 @@ func TestDoneWordsNameTheIdWhereThePageHasOne(t *testing.T) {
 	for _, c := range []struct {
 		codes []string
 		ids   int
-	}{{queueDone, 1}, {outagesDone, 1}, {ticketDone, 0}} {
+	}{{queueDone, 1}, {outagesDone, 1}, {ticketDone, 0}, {webhooksDone, 0}} {
 		for _, code := range c.codes {
 			for lang, text := range catalog["done_"+code] {
 				if n := strings.Count(text, "%s"); n != c.ids || strings.Count(text, "%") != n {

@@ -50,6 +50,9 @@ func TestRoleRouteMatrix(t *testing.T) {
 		{"GET", "/console/analytics/courses.csv", "/console/analytics/courses.csv", refundflow.ReadReports, http.StatusOK},
 		{"GET", "/console/analytics/sla.csv", "/console/analytics/sla.csv", refundflow.ReadReports, http.StatusOK},
 		{"GET", "/console/outbox", "/console/outbox", staff, http.StatusOK},
+		{"GET", "/console/webhooks", "/console/webhooks", refundflow.RedeliverWebhooks, http.StatusOK},
+		{"POST", "/console/webhooks/{id}/redeliver", "/console/webhooks/whd_999/redeliver", refundflow.RedeliverWebhooks, http.StatusSeeOther},
+		{"POST", "/console/webhooks/redeliver-failed", "/console/webhooks/redeliver-failed", refundflow.RedeliverWebhooks, http.StatusSeeOther},
 	}
 	// Pages anyone may open, signed in or not.
 	public := []struct {

@@ -129,6 +129,7 @@ var work = map[string][]refundflow.Role{
 	"work_tickets":   refundflow.WorkTickets,
 	"manage_outages": refundflow.ManageOutages,
 	"read_reports":   refundflow.ReadReports,
+	"redeliver":      refundflow.RedeliverWebhooks,
 }
 
 // May reports whether the signed-in key may do the named work; a name
@@ -151,6 +152,7 @@ func (s *Server) nav(sess *session, current string) []navItem {
 		{"/console/finance", "nav_finance"},
 		{"/console/analytics", "nav_analytics"},
 		{"/console/outbox", "nav_outbox"},
+		{"/console/webhooks", "nav_webhooks"},
 	}
 	var out []navItem
 	for _, it := range items {

@@ -777,11 +777,12 @@ func TestConsolePagesFollowTheRole(t *testing.T) {
 	pages := []struct{ path, page string }{
 		{"/console/queue", "queue"}, {"/console/tickets", "tickets"}, {"/console/outages", "outages"},
 		{"/console/finance", "finance"}, {"/console/analytics", "analytics"}, {"/console/outbox", "outbox"},
+		{"/console/webhooks", "webhooks"},
 	}
 	may := map[refundflow.Role][]string{
 		agent:    {"/console/queue", "/console/tickets", "/console/outbox"},
 		approver: {"/console/queue", "/console/finance", "/console/analytics", "/console/outbox"},
-		admin:    {"/console/queue", "/console/outages", "/console/finance", "/console/analytics", "/console/outbox"},
+		admin:    {"/console/queue", "/console/outages", "/console/finance", "/console/analytics", "/console/outbox", "/console/webhooks"},
 	}
 	others := []struct {
 		method, path string
@@ -796,6 +797,8 @@ func TestConsolePagesFollowTheRole(t *testing.T) {
 		{"POST", "/console/outages/out-x/cancel", []refundflow.Role{admin}},
 		{"POST", "/console/tickets/tk-x/messages", []refundflow.Role{agent}},
 		{"POST", "/console/tickets/tk-x/status", []refundflow.Role{agent}},
+		{"POST", "/console/webhooks/whd_1/redeliver", []refundflow.Role{admin}},
+		{"POST", "/console/webhooks/redeliver-failed", []refundflow.Role{admin}},
 	}
 	b := newBrowser(t)
 	for _, role := range []refundflow.Role{agent, approver, admin} {

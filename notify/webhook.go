@@ -41,6 +41,12 @@ const (
 	EventRenewalReminderSent EventType = "renewal.reminder_sent"
 )
 
+// EventTypes lists every event type refundflow sends.
+var EventTypes = []EventType{
+	EventRefundSubmitted, EventRefundOffered, EventRefundApproved, EventRefundRejected, EventRefundSucceeded,
+	EventRefundFailed, EventOfferAccepted, EventTicketEscalated, EventSLABreached, EventRenewalReminderSent,
+}
+
 // Event is one webhook delivery's content. The envelope on the wire is
 //
 //	{"id": "evt_…", "type": "refund.succeeded", "created_at": "2026-03-05T10:00:00Z", "data": {…}}

@@ -209,17 +209,18 @@ func (d *Dispatcher) deliverEvent(ctx context.Context, ev *postgres.EventRecord)
 		return d.DB.EventDelivered(ctx, ev.ID, postgres.EventDelivered, d.now(), &try)
 	}
 	try.Error = err.Error()
-	next, dead := d.retry(ev.CreatedAt, ev.Attempts, err)
+	next, dead := d.retry(ev.RetriesFrom(), ev.Attempts, err)
 	d.logFailure("webhook", ev.ID, ev.Attempts, dead, err)
 	return d.DB.EventFailed(ctx, ev.ID, next, try, dead)
 }
 
 // retry says when to try a message again after its attempts-th failure,
 // and whether it goes to the dead letter instead: refused for good, or
-// failing for longer than MaxAge.
-func (d *Dispatcher) retry(created time.Time, attempts int, err error) (next time.Time, dead bool) {
+// failing for longer than MaxAge since from (when it was written, or
+// redelivered).
+func (d *Dispatcher) retry(from time.Time, attempts int, err error) (next time.Time, dead bool) {
 	now := d.now()
-	if notify.IsPermanent(err) || now.Sub(created) >= d.Options.MaxAge {
+	if notify.IsPermanent(err) || now.Sub(from) >= d.Options.MaxAge {
 		return now, true
 	}
 	wait := backoff(attempts, d.Options.MaxBackoff)

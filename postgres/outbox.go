@@ -180,6 +180,11 @@ type EventRecord struct {
 	Attempts                                        int
 	CreatedAt, NextAttemptAt                        time.Time
 	DeliveredAt                                     *time.Time
+	// Seq numbers the events as they were written (DeliveryID).
+	Seq int64
+	// RedeliveredAt is when staff last asked for the event to be sent
+	// again (Redeliver).
+	RedeliveredAt *time.Time
 }
 
 // Event is the record as the platform receives it.
@@ -265,6 +270,7 @@ func eventFromRow(r sqlgen.WebhookDelivery) *EventRecord {
 	e := &EventRecord{
 		ID: r.ID, Type: r.Type, Status: r.Status, LastError: r.LastError, Payload: r.Payload, Attempts: int(r.Attempts),
 		CreatedAt: r.CreatedAt.UTC(), NextAttemptAt: r.NextAttemptAt.UTC(), DeliveredAt: utcPtr(r.DeliveredAt),
+		Seq: r.Seq, RedeliveredAt: utcPtr(r.RedeliveredAt),
 	}
 	if r.RefundID != nil {
 		e.RefundID = *r.RefundID

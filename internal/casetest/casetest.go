@@ -323,6 +323,10 @@ type Receiver struct {
 	URL    string
 	mu     sync.Mutex
 	events []ReceivedEvent
+	bodies map[string][]byte
+	// refuse is what the endpoint answers instead of accepting; 0
+	// accepts.
+	refuse int
 	t      testing.TB
 }
 
@@ -335,9 +339,16 @@ type ReceivedEvent struct {
 
 // NewReceiver starts a webhook receiver.
 func NewReceiver(t testing.TB) *Receiver {
-	r := &Receiver{t: t}
+	r := &Receiver{t: t, bodies: map[string][]byte{}}
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		refuse := r.refuse
+		r.mu.Unlock()
+		if refuse != 0 {
+			http.Error(rw, "the platform is down", refuse)
+			return
+		}
 		if err := notify.Verify(WebhookSecret, req.Header.Get(notify.SignatureHeader), body, time.Now(), notify.DefaultTolerance); err != nil {
 			http.Error(rw, err.Error(), http.StatusBadRequest)
 			return
@@ -349,12 +360,39 @@ func NewReceiver(t testing.TB) *Receiver {
 		}
 		r.mu.Lock()
 		r.events = append(r.events, ev)
+		if _, ok := r.bodies[ev.ID]; !ok {
+			r.bodies[ev.ID] = body
+		}
 		r.mu.Unlock()
 		rw.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
 	r.URL = srv.URL
 	return r
+}
+
+// Refuse makes the endpoint answer status to every delivery instead of
+// accepting it (a platform that is down: 503; one that refuses for good:
+// 410); Refuse(0) accepts again.
+func (r *Receiver) Refuse(status int) {
+	r.mu.Lock()
+	r.refuse = status
+	r.mu.Unlock()
+}
+
+// Body is the raw body of the first accepted delivery of an event.
+func (r *Receiver) Body(id string) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bodies[id]
+}
+
+// Deliveries is how many deliveries the endpoint accepted, duplicates
+// included.
+func (r *Receiver) Deliveries() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
 }
 
 // Events returns the accepted events, deduplicated by id, in arrival order.

@@ -264,3 +264,27 @@ func Pay(t testing.TB, db *postgres.DB, amount int64, s refund.Settlement) {
 		t.Fatal(err)
 	}
 }
+
+// WaitForEventLog waits until every event written so far can be read from
+// the event log (postgres.DB.ListEvents), which shows an event once every
+// transaction older than it has ended: another test's, on the same server,
+// may hold it back for a moment.
+func WaitForEventLog(t testing.TB, db *postgres.DB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var past bool
+		err := db.Pool.QueryRow(context.Background(),
+			`SELECT coalesce(max(txid), 0) < pg_snapshot_xmin(pg_current_snapshot())::text::bigint FROM webhook_deliveries`).Scan(&past)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if past {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pgtest: the event log did not show the last event within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -458,4 +458,7 @@ type WebhookDelivery struct {
 	NextAttemptAt time.Time
 	RefundID      *string
 	TicketID      *string
+	Seq           int64
+	Txid          int64
+	RedeliveredAt *time.Time
 }

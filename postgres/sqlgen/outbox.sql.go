@@ -75,7 +75,7 @@ WHERE id IN (
     LIMIT $3
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, type, payload, status, attempts, last_error, created_at, delivered_at, next_attempt_at, refund_id, ticket_id
+RETURNING id, type, payload, status, attempts, last_error, created_at, delivered_at, next_attempt_at, refund_id, ticket_id, seq, txid, redelivered_at
 `
 
 type ClaimEventsParams struct {
@@ -106,6 +106,9 @@ func (q *Queries) ClaimEvents(ctx context.Context, arg ClaimEventsParams) ([]Web
 			&i.NextAttemptAt,
 			&i.RefundID,
 			&i.TicketID,
+			&i.Seq,
+			&i.Txid,
+			&i.RedeliveredAt,
 		); err != nil {
 			return nil, err
 		}
@@ -323,7 +326,7 @@ func (q *Queries) ListDeadEmails(ctx context.Context, maxRows int32) ([]Email, e
 }
 
 const listDeadEvents = `-- name: ListDeadEvents :many
-SELECT id, type, payload, status, attempts, last_error, created_at, delivered_at, next_attempt_at, refund_id, ticket_id FROM webhook_deliveries WHERE status = 'dead' ORDER BY created_at DESC, id DESC LIMIT $1
+SELECT id, type, payload, status, attempts, last_error, created_at, delivered_at, next_attempt_at, refund_id, ticket_id, seq, txid, redelivered_at FROM webhook_deliveries WHERE status = 'dead' ORDER BY created_at DESC, id DESC LIMIT $1
 `
 
 func (q *Queries) ListDeadEvents(ctx context.Context, maxRows int32) ([]WebhookDelivery, error) {
@@ -347,6 +350,9 @@ func (q *Queries) ListDeadEvents(ctx context.Context, maxRows int32) ([]WebhookD
 			&i.NextAttemptAt,
 			&i.RefundID,
 			&i.TicketID,
+			&i.Seq,
+			&i.Txid,
+			&i.RedeliveredAt,
 		); err != nil {
 			return nil, err
 		}
@@ -397,7 +403,7 @@ func (q *Queries) ListEmails(ctx context.Context, maxRows int32) ([]Email, error
 }
 
 const listWebhookDeliveries = `-- name: ListWebhookDeliveries :many
-SELECT id, type, payload, status, attempts, last_error, created_at, delivered_at, next_attempt_at, refund_id, ticket_id FROM webhook_deliveries ORDER BY created_at DESC, id DESC LIMIT $1
+SELECT id, type, payload, status, attempts, last_error, created_at, delivered_at, next_attempt_at, refund_id, ticket_id, seq, txid, redelivered_at FROM webhook_deliveries ORDER BY created_at DESC, id DESC LIMIT $1
 `
 
 func (q *Queries) ListWebhookDeliveries(ctx context.Context, maxRows int32) ([]WebhookDelivery, error) {
@@ -421,6 +427,9 @@ func (q *Queries) ListWebhookDeliveries(ctx context.Context, maxRows int32) ([]W
 			&i.NextAttemptAt,
 			&i.RefundID,
 			&i.TicketID,
+			&i.Seq,
+			&i.Txid,
+			&i.RedeliveredAt,
 		); err != nil {
 			return nil, err
 		}
