@@ -350,29 +350,29 @@ type appealJSON struct {
 }
 
 type caseJSON struct {
-	ID            string                   `json:"id"`
-	OrderID       string                   `json:"order_id"`
-	LearnerID     string                   `json:"learner_id"`
-	ProductID     string                   `json:"product_id"`
-	Status        refundflow.RefundStatus  `json:"status"`
-	Reason        policy.Reason            `json:"reason"`
-	Description   string                   `json:"description"`
-	Evidence      []string                 `json:"evidence"`
-	SkipRetention bool                     `json:"skip_retention"`
-	Amount        *int64                   `json:"amount"`
-	Currency      string                   `json:"currency"`
-	Decision      *policy.Decision         `json:"decision"`
-	Offers        []refundflow.Offer       `json:"offers"`
-	Approvals     []refund.Approval        `json:"approvals"`
-	Payment       *paymentJSON             `json:"payment"`
-	SLA           slaJSON                  `json:"sla"`
-	Appeal        appealJSON               `json:"appeal"`
-	Timeline      []postgres.TimelineEntry `json:"timeline"`
-	WorkflowID    string                   `json:"workflow_id"`
-	TemporalUIURL string                   `json:"temporal_ui_url"`
-	CreatedAt     time.Time                `json:"created_at"`
-	UpdatedAt     time.Time                `json:"updated_at"`
-	ClosedAt      *time.Time               `json:"closed_at"`
+	ID            string                  `json:"id"`
+	OrderID       string                  `json:"order_id"`
+	LearnerID     string                  `json:"learner_id"`
+	ProductID     string                  `json:"product_id"`
+	Status        refundflow.RefundStatus `json:"status"`
+	Reason        policy.Reason           `json:"reason"`
+	Description   string                  `json:"description"`
+	Evidence      []string                `json:"evidence"`
+	SkipRetention bool                    `json:"skip_retention"`
+	Amount        *int64                  `json:"amount"`
+	Currency      string                  `json:"currency"`
+	Decision      *policy.Decision        `json:"decision"`
+	Offers        []refundflow.Offer      `json:"offers"`
+	Approvals     []refund.Approval       `json:"approvals"`
+	Payment       *paymentJSON            `json:"payment"`
+	SLA           slaJSON                 `json:"sla"`
+	Appeal        appealJSON              `json:"appeal"`
+	Timeline      []refund.TimelineEntry  `json:"timeline"`
+	WorkflowID    string                  `json:"workflow_id"`
+	TemporalUIURL string                  `json:"temporal_ui_url"`
+	CreatedAt     time.Time               `json:"created_at"`
+	UpdatedAt     time.Time               `json:"updated_at"`
+	ClosedAt      *time.Time              `json:"closed_at"`
 }
 
 type caseSummaryJSON struct {

@@ -52,17 +52,7 @@ type RefundCase struct {
 
 	Offers    []refundflow.Offer
 	Approvals []refund.Approval
-	Timeline  []TimelineEntry
-}
-
-// TimelineEntry is one step of a case: who, when, what.
-type TimelineEntry struct {
-	Seq    int                     `json:"seq"`
-	At     time.Time               `json:"at"`
-	Actor  refundflow.Actor        `json:"actor"`
-	Event  string                  `json:"event"`
-	Status refundflow.RefundStatus `json:"status"`
-	Detail map[string]any          `json:"detail"`
+	Timeline  []refund.TimelineEntry
 }
 
 // NewRefund is a request as the API accepted it.
@@ -152,7 +142,7 @@ func (db *DB) GetRefund(ctx context.Context, id string) (*RefundCase, error) {
 		return nil, err
 	}
 	for _, t := range timeline {
-		e := TimelineEntry{Seq: int(t.Seq), At: t.At.UTC(), Event: t.Event, Status: refundflow.RefundStatus(t.Status)}
+		e := refund.TimelineEntry{Seq: int(t.Seq), At: t.At.UTC(), Event: t.Event, Status: refundflow.RefundStatus(t.Status)}
 		if err := json.Unmarshal(t.Actor, &e.Actor); err != nil {
 			return nil, fmt.Errorf("refund %s timeline actor: %w", id, err)
 		}
