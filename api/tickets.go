@@ -122,7 +122,7 @@ func (s *Server) startTicketWorkflow(ctx context.Context, t *postgres.Ticket) er
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
 	}
-	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.Escalation, workflows.TicketInput{TicketID: t.ID})
+	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.Ticket, workflows.TicketInput{TicketID: t.ID})
 	if err == nil {
 		return nil
 	}

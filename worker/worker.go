@@ -75,7 +75,7 @@ func New(c client.Client, a *activities.Activities, o Options) []worker.Worker {
 	// Reconciliation with Stripe (SPEC 4.7).
 	register(refunds, []any{workflows.Reconcile}, a.StartReconciliation, a.FinishReconciliation)
 	// Tickets and their SLA clocks (SPEC 4.8).
-	register(refunds, []any{workflows.Escalation}, a.OpenTicket, a.RecordTicketStep)
+	register(refunds, []any{workflows.Ticket}, a.OpenTicket, a.RecordTicketStep)
 	// Bulk and scheduled work (SPEC 4.9).
 	register(refunds, []any{workflows.OutageRemediation, workflows.RenewalReminders, workflows.RefundRateMonitor},
 		a.OpenOutageCases, a.GetRemediationProgress, a.CompleteRemediation,

@@ -59,7 +59,7 @@ func (s Engine) StartTicket(ctx context.Context, t contract.TicketStart) error {
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    temporal.NewSearchAttributes(attrs...),
-	}, Escalation, TicketInput{TicketID: t.TicketID, Acknowledged: t.Acknowledged})
+	}, Ticket, TicketInput{TicketID: t.TicketID, Acknowledged: t.Acknowledged})
 	return started(err)
 }
 

@@ -26,7 +26,7 @@ func monitorAt(t *testing.T, w *casetest.World, at time.Time) workflows.RefundRa
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(at)
 	env.RegisterWorkflow(workflows.RefundRateMonitor)
-	env.RegisterWorkflow(workflows.Escalation)
+	env.RegisterWorkflow(workflows.Ticket)
 	// The course-review tickets outlive the monitor's run.
 	env.SetDetachedChildWait(false)
 	env.RegisterActivity(w.Acts)

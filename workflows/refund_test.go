@@ -55,7 +55,7 @@ func newCase(t *testing.T, w *casetest.World, orderID string, reason policy.Reas
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(start)
 	env.RegisterWorkflow(workflows.Refund)
-	env.RegisterWorkflow(workflows.Escalation)
+	env.RegisterWorkflow(workflows.Ticket)
 	// An appeal opens a ticket that outlives the case; a case's test ends
 	// with the case.
 	env.SetDetachedChildWait(false)

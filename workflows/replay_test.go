@@ -26,7 +26,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			for _, wf := range []any{
-				workflows.Refund, workflows.RefundFailedAfterSuccess, workflows.Reconcile, workflows.Escalation,
+				workflows.Refund, workflows.RefundFailedAfterSuccess, workflows.Reconcile, workflows.Ticket,
 				workflows.OutageRemediation, workflows.RenewalReminders, workflows.RefundRateMonitor, workflows.CaseSweeper,
 			} {
 				r.RegisterWorkflow(wf)

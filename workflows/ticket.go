@@ -10,7 +10,7 @@ import (
 	"github.com/refundflow/refundflow/sla"
 )
 
-// Escalation carries one ticket from the learner's message to its close
+// Ticket carries one ticket from the learner's message to its close
 // (SPEC 4.8), in three steps:
 //
 //  1. Open: the tier's SLA policy is pinned and two clocks start on its
@@ -23,7 +23,7 @@ import (
 //  3. Resolved: the learner is asked to rate the help (CSAT). For seven
 //     days the ticket can be reopened, which takes it back to work; then
 //     it closes.
-func Escalation(ctx workflow.Context, in TicketInput) (TicketResult, error) {
+func Ticket(ctx workflow.Context, in TicketInput) (TicketResult, error) {
 	t, err := newTicketCase(ctx, in)
 	if err != nil {
 		return TicketResult{}, err

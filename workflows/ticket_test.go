@@ -70,14 +70,14 @@ func ticketOpened(t *testing.T, w *casetest.World, id string, opened time.Time) 
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(opened)
-	env.RegisterWorkflow(workflows.Escalation)
+	env.RegisterWorkflow(workflows.Ticket)
 	env.RegisterActivity(w.Acts)
 	return &ticketRun{t: t, w: w, env: env, id: id, opened: opened}
 }
 
 func (r *ticketRun) run() workflows.TicketResult {
 	r.t.Helper()
-	r.env.ExecuteWorkflow(workflows.Escalation, workflows.TicketInput{TicketID: r.id, Acknowledged: r.acknowledged})
+	r.env.ExecuteWorkflow(workflows.Ticket, workflows.TicketInput{TicketID: r.id, Acknowledged: r.acknowledged})
 	if !r.env.IsWorkflowCompleted() {
 		r.t.Fatal("the ticket did not complete")
 	}
