@@ -287,7 +287,7 @@ func recordStep(ctx context.Context, q *sqlgen.Queries, s refund.Step) error {
 	}); err != nil {
 		return fmt.Errorf("record step %d of refund %s: %w", s.Seq, s.RefundID, err)
 	}
-	if _, err := q.InsertTimelineEntry(ctx, sqlgen.InsertTimelineEntryParams{
+	if err := q.InsertTimelineEntry(ctx, sqlgen.InsertTimelineEntryParams{
 		RefundID: s.RefundID, Seq: int32(s.Seq), At: s.At, Actor: actor, Event: s.Event,
 		Status: string(snap.Status), Detail: detail,
 	}); err != nil {

@@ -371,10 +371,6 @@ func ticketFromRow(r sqlgen.Ticket) (*Ticket, error) {
 	return t, nil
 }
 
-// RecordTicketStep writes a step of a ticket and what it sends in one
-// transaction. It is idempotent (a step is keyed by its sequence number,
-// its messages by their ids) and order-proof (an older step never
-// overwrites the snapshot of a newer one).
 // rewindTicket makes a ticket's read model follow its workflow where a
 // step recorded with s.Seq is not s — one whose update the Temporal server
 // lost before it stored it (see rewindRefund): the steps from s.Seq on are
@@ -400,6 +396,10 @@ func rewindTicket(ctx context.Context, q *sqlgen.Queries, s ticket.Step, actor [
 	return q.RewindTicketTo(ctx, sqlgen.RewindTicketToParams{ID: s.TicketID, LastSeq: from - 1})
 }
 
+// RecordTicketStep writes a step of a ticket and what it sends in one
+// transaction. It is idempotent (a step is keyed by its sequence number,
+// its messages by their ids) and order-proof (an older step never
+// overwrites the snapshot of a newer one).
 func (db *DB) RecordTicketStep(ctx context.Context, s ticket.Step, out notify.Outbox) error {
 	detail, err := json.Marshal(nonNilMap(s.Detail))
 	if err != nil {

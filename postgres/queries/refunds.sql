@@ -53,7 +53,7 @@ UPDATE refunds SET
     updated_at = @at
 WHERE id = @id AND last_seq < @last_seq;
 
--- name: InsertTimelineEntry :execrows
+-- name: InsertTimelineEntry :exec
 INSERT INTO refund_timeline (refund_id, seq, at, actor, event, status, detail)
 VALUES (@refund_id, @seq, @at, @actor, @event, @status, @detail)
 ON CONFLICT (refund_id, seq) DO NOTHING;

@@ -530,7 +530,7 @@ func (q *Queries) InsertRefund(ctx context.Context, arg InsertRefundParams) (Ref
 	return i, err
 }
 
-const insertTimelineEntry = `-- name: InsertTimelineEntry :execrows
+const insertTimelineEntry = `-- name: InsertTimelineEntry :exec
 INSERT INTO refund_timeline (refund_id, seq, at, actor, event, status, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (refund_id, seq) DO NOTHING
@@ -546,8 +546,8 @@ type InsertTimelineEntryParams struct {
 	Detail   json.RawMessage
 }
 
-func (q *Queries) InsertTimelineEntry(ctx context.Context, arg InsertTimelineEntryParams) (int64, error) {
-	result, err := q.db.Exec(ctx, insertTimelineEntry,
+func (q *Queries) InsertTimelineEntry(ctx context.Context, arg InsertTimelineEntryParams) error {
+	_, err := q.db.Exec(ctx, insertTimelineEntry,
 		arg.RefundID,
 		arg.Seq,
 		arg.At,
@@ -556,10 +556,7 @@ func (q *Queries) InsertTimelineEntry(ctx context.Context, arg InsertTimelineEnt
 		arg.Status,
 		arg.Detail,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	return err
 }
 
 const lastRejectionNote = `-- name: LastRejectionNote :one
